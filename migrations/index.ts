@@ -1,0 +1,12 @@
+import type { Migration } from "kysely";
+import * as createTenantsAndApiKeys from "./2026_11_29_000100_create_tenants_and_api_keys.js";
+import * as createSales from "./2026_11_29_000200_create_sales.js";
+
+/**
+ * Every migration, keyed by its sortable name. A static map rather than a folder scan, so the
+ * same list works from TypeScript sources (tests), compiled output (production) and a bundle.
+ */
+export const migrations: Record<string, Migration> = {
+  "2026_11_29_000100_create_tenants_and_api_keys": createTenantsAndApiKeys,
+  "2026_11_29_000200_create_sales": createSales,
+};

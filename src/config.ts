@@ -1,0 +1,93 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+/**
+ * The environment variables pos-ingest reads, with their defaults. Each entry is documented in
+ * the README's configuration table; keep the two in step.
+ */
+const envSchema = z.object({
+  GRPC_HOST: z.string().min(1).default("0.0.0.0"),
+  GRPC_PORT: port.default(50051),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "expected postgres://user@host:port/database")
+    .optional(),
+  PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
+  DB_POOL_MAX: positiveInt(1000).default(10),
+  MIGRATE_ON_START: bool.default(true),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  MAX_MESSAGE_BYTES: positiveInt(64 * 1024 * 1024).default(1024 * 1024),
+  MAX_LINE_ITEMS: positiveInt(100_000).default(500),
+  MAX_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
+  STREAM_BATCH_SIZE: positiveInt(10_000).default(500),
+  UNARY_BATCH_SIZE: positiveInt(10_000).default(256),
+  UNARY_MAX_CONCURRENT_WRITES: positiveInt(100).default(4),
+  AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  DEV_API_KEY_ON_EMPTY: bool.default(true),
+});
+
+/** The parsed, frozen configuration that `createApp` takes. */
+export interface Config {
+  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number };
+  readonly database:
+    | { readonly kind: "postgres"; readonly url: string; readonly poolMax: number }
+    | { readonly kind: "pglite"; readonly dataDir: string | undefined };
+  readonly migrateOnStart: boolean;
+  readonly logLevel: string;
+  readonly limits: {
+    readonly maxLineItems: number;
+    readonly maxFutureSkewSeconds: number;
+  };
+  readonly batching: {
+    readonly streamBatchSize: number;
+    readonly unaryBatchSize: number;
+    readonly unaryMaxConcurrentWrites: number;
+  };
+  readonly auth: { readonly cacheTtlSeconds: number; readonly devKeyOnEmpty: boolean };
+}
+
+/** Thrown when the environment does not parse; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Parses the environment once at start-up. Fails fast, naming each offending variable and the
+ * form it expects, rather than letting a bad value surface later as a confusing runtime error.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT, maxMessageBytes: e.MAX_MESSAGE_BYTES },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
+      : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
+    migrateOnStart: e.MIGRATE_ON_START,
+    logLevel: e.LOG_LEVEL,
+    limits: { maxLineItems: e.MAX_LINE_ITEMS, maxFutureSkewSeconds: e.MAX_FUTURE_SKEW_SECONDS },
+    batching: {
+      streamBatchSize: e.STREAM_BATCH_SIZE,
+      unaryBatchSize: e.UNARY_BATCH_SIZE,
+      unaryMaxConcurrentWrites: e.UNARY_MAX_CONCURRENT_WRITES,
+    },
+    auth: { cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS, devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY },
+  } satisfies Config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+/**
+ * Domain errors. Each names what went wrong in terms the client can act on; `src/grpc/status.ts`
+ * maps them to gRPC statuses in one place. The underlying error, if any, travels as `cause` for
+ * the log and is never shown to the client.
+ */
+
+/** One field that failed validation: a path such as `sale.line_items[2].quantity_milli`. */
+export interface FieldViolation {
+  readonly field: string;
+  readonly description: string;
+}
+
+/** The request is malformed or a field is out of range: INVALID_ARGUMENT. */
+export class ValidationError extends Error {
+  override readonly name = "ValidationError";
+  constructor(readonly violations: readonly FieldViolation[]) {
+    super(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
+  }
+}
+
+/** The request bytes do not decode as the expected message: INVALID_ARGUMENT. */
+export class MalformedMessageError extends Error {
+  override readonly name = "MalformedMessageError";
+  constructor(options?: ErrorOptions) {
+    super("request message could not be decoded", options);
+  }
+}
+
+/** No credentials, or credentials that match no active key: UNAUTHENTICATED. */
+export class AuthenticationError extends Error {
+  override readonly name = "AuthenticationError";
+}
+
+/** The idempotency key is already stored with a different payload: FAILED_PRECONDITION. */
+export class IdempotencyConflictError extends Error {
+  override readonly name = "IdempotencyConflictError";
+  constructor(readonly idempotencyKey: string) {
+    super("idempotency key was already used for a different sale; nothing was overwritten");
+  }
+}
+
+/** A dependency (the database) failed or is unreachable: UNAVAILABLE, retry with the same key. */
+export class DependencyUnavailableError extends Error {
+  override readonly name = "DependencyUnavailableError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The server is shutting down and takes no new work: UNAVAILABLE, retry elsewhere. */
+export class ShuttingDownError extends Error {
+  override readonly name = "ShuttingDownError";
+  constructor() {
+    super("server is shutting down; retry on another replica");
+  }
+}

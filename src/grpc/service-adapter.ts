@@ -1,0 +1,58 @@
+import {
+  type DescMessage,
+  type DescService,
+  fromBinary,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/**
+ * What a request deserializer yields for bytes that are not a valid message. grpc-js would turn a
+ * throwing deserializer into INTERNAL, which blames the server for the client's garbage; handing
+ * the handler this value instead lets it answer INVALID_ARGUMENT (unary) or reject just that
+ * record (stream).
+ */
+export class DecodeFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
+ * the generated protobuf-es messages without a second code generator.
+ */
+export function toGrpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream:
+        method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream:
+        method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+  }
+  return definition as ServiceDefinition;
+}
+
+function serializer<D extends DescMessage>(schema: D) {
+  return (message: unknown): Buffer => {
+    const bytes = toBinary(schema, message as MessageShape<D>);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer<D extends DescMessage>(schema: D) {
+  return (bytes: Buffer): MessageShape<D> | DecodeFailure => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      return new DecodeFailure(err);
+    }
+  };
+}

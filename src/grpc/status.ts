@@ -1,0 +1,78 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { type Any, anyPack, DurationSchema } from "@bufbuild/protobuf/wkt";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { BadRequestSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import {
+  AuthenticationError,
+  DependencyUnavailableError,
+  IdempotencyConflictError,
+  MalformedMessageError,
+  ShuttingDownError,
+  ValidationError,
+} from "../errors.js";
+import { isTransientDbError } from "../storage/db-errors.js";
+
+/** How long a client should wait before retrying after a database failure. */
+const DB_RETRY_AFTER_MS = 1_000;
+
+/** A gRPC error status ready to hand to a grpc-js callback or `call.emit("error")`. */
+export type GrpcError = Partial<ServiceError> & {
+  code: status;
+  details: string;
+  metadata: Metadata;
+};
+
+/**
+ * The one place domain errors become gRPC statuses. Codes follow gRPC's own guidance; rich
+ * details (google.rpc.BadRequest, RetryInfo) go in `grpc-status-details-bin` as Google APIs do,
+ * and a retry delay also goes in `grpc-retry-pushback-ms`, which gRPC clients honour natively.
+ * Anything unrecognised is our bug: INTERNAL, with a message that leaks nothing.
+ */
+export function toGrpcError(err: unknown): GrpcError {
+  if (err instanceof ValidationError) {
+    const badRequest = create(BadRequestSchema, {
+      fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })),
+    });
+    return withDetails(status.INVALID_ARGUMENT, err.message, [
+      anyPack(BadRequestSchema, badRequest),
+    ]);
+  }
+  if (err instanceof MalformedMessageError) return plain(status.INVALID_ARGUMENT, err.message);
+  if (err instanceof AuthenticationError) return plain(status.UNAUTHENTICATED, err.message);
+  if (err instanceof IdempotencyConflictError) {
+    return plain(status.FAILED_PRECONDITION, err.message);
+  }
+  if (err instanceof DependencyUnavailableError) return unavailable(err.message, err.retryAfterMs);
+  if (err instanceof ShuttingDownError) return unavailable(err.message, 0);
+  if (isTransientDbError(err)) {
+    return unavailable(
+      "storage unavailable; retry with the same idempotency key",
+      DB_RETRY_AFTER_MS,
+    );
+  }
+  return plain(status.INTERNAL, "internal error");
+}
+
+function unavailable(message: string, retryAfterMs: number): GrpcError {
+  const retryInfo = create(RetryInfoSchema, {
+    retryDelay: create(DurationSchema, {
+      seconds: BigInt(Math.floor(retryAfterMs / 1000)),
+      nanos: (retryAfterMs % 1000) * 1_000_000,
+    }),
+  });
+  const error = withDetails(status.UNAVAILABLE, message, [anyPack(RetryInfoSchema, retryInfo)]);
+  error.metadata.set("grpc-retry-pushback-ms", String(retryAfterMs));
+  return error;
+}
+
+function plain(code: status, details: string): GrpcError {
+  return { code, details, metadata: new Metadata() };
+}
+
+function withDetails(code: status, message: string, details: Any[]): GrpcError {
+  const error = plain(code, message);
+  const statusProto = create(StatusSchema, { code, message, details });
+  error.metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, statusProto)));
+  return error;
+}

@@ -1,0 +1,125 @@
+import type {
+  ServerReadableStream,
+  ServerUnaryCall,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type {
+  IngestRequest,
+  IngestResponse,
+  IngestStreamResponse,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import { MalformedMessageError } from "../errors.js";
+import { DecodeFailure } from "../grpc/service-adapter.js";
+import { toGrpcError } from "../grpc/status.js";
+import type { Logger } from "../observability/logger.js";
+import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
+import { readAuthorization, readIdempotencyKey } from "./metadata.js";
+import type { IngestService } from "./service.js";
+
+type Request = IngestRequest | DecodeFailure;
+
+/**
+ * The gRPC face of the ingest service: reads metadata, authenticates, maps proto to domain and
+ * back, turns every failure into a precise status, and logs one line per call (no sale contents,
+ * no keys, no customer data).
+ */
+export function createIngestHandlers(deps: {
+  service: IngestService;
+  authenticator: Authenticator;
+  logger: Logger;
+}): UntypedServiceImplementation {
+  const { service, authenticator, logger } = deps;
+
+  const ingest = async (
+    call: ServerUnaryCall<Request, IngestResponse>,
+    callback: sendUnaryData<IngestResponse>,
+  ): Promise<void> => {
+    const started = performance.now();
+    let tenant: string | undefined;
+    try {
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      tenant = principal.tenantId;
+      const key = readIdempotencyKey(call.metadata);
+      const request = call.request;
+      if (request instanceof DecodeFailure)
+        throw new MalformedMessageError({ cause: request.cause });
+      const result = await service.ingest(principal.tenantId, request.sale, key);
+      callback(null, toIngestResponse(result));
+      logger.info(
+        { method: "Ingest", tenant, code: "OK", outcome: result.outcome, ms: elapsed(started) },
+        "call",
+      );
+    } catch (err) {
+      const error = toGrpcError(err);
+      callback(error);
+      logCallError(logger, err, error.code, { method: "Ingest", tenant, ms: elapsed(started) });
+    }
+  };
+
+  const ingestStream = async (
+    call: ServerReadableStream<Request, IngestStreamResponse>,
+    callback: sendUnaryData<IngestStreamResponse>,
+  ): Promise<void> => {
+    const started = performance.now();
+    let tenant: string | undefined;
+    let progress: (() => object) | undefined;
+    // A client that vanishes without half-closing would leave the read loop waiting forever;
+    // destroying the stream ends the loop, and nothing unacknowledged is reported as stored.
+    call.on("cancelled", () => call.destroy());
+    try {
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      tenant = principal.tenantId;
+      const session = service.openStream(principal.tenantId, readIdempotencyKey(call.metadata));
+      progress = () => session.progress();
+      for await (const message of call as AsyncIterable<Request>) {
+        if (message instanceof DecodeFailure) session.addMalformed("message could not be decoded");
+        else await session.add(message.sale);
+      }
+      const summary = await session.finish();
+      callback(null, toIngestStreamResponse(summary));
+      logger.info(
+        {
+          method: "IngestStream",
+          tenant,
+          code: "OK",
+          received: summary.received,
+          accepted: summary.accepted,
+          duplicate: summary.duplicate,
+          rejected: summary.rejected,
+          ms: elapsed(started),
+        },
+        "call",
+      );
+    } catch (err) {
+      const error = call.cancelled
+        ? { ...toGrpcError(err), code: status.CANCELLED, details: "cancelled by client" }
+        : toGrpcError(err);
+      callback(error);
+      logCallError(logger, err, error.code, {
+        method: "IngestStream",
+        tenant,
+        ms: elapsed(started),
+        ...progress?.(),
+      });
+    }
+  };
+
+  return { Ingest: ingest, IngestStream: ingestStream };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function logCallError(logger: Logger, err: unknown, code: status, fields: object): void {
+  const line = { ...fields, code: status[code] };
+  if (code === status.INTERNAL || code === status.UNAVAILABLE) {
+    // The cause (a driver error, a bug) is for operators only; the client got a safe message.
+    logger.error({ ...line, err }, "call failed");
+  } else {
+    logger.info({ ...line, reason: err instanceof Error ? err.message : String(err) }, "call");
+  }
+}

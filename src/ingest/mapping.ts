@@ -1,0 +1,86 @@
+import { create, toJson } from "@bufbuild/protobuf";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type IngestResponse,
+  IngestResponseSchema,
+  type IngestStreamResponse,
+  IngestStreamResponseSchema,
+  Outcome,
+  RejectReason,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import type { SaleRow } from "./repository.js";
+import type { IngestResult, StreamSummary } from "./service.js";
+
+/** Maps a validated sale to the row the repository writes. */
+export function toSaleRow(
+  tenantId: string,
+  idempotencyKey: string,
+  id: string,
+  payloadHash: string,
+  sale: Sale,
+): SaleRow {
+  return {
+    tenantId,
+    idempotencyKey,
+    id,
+    payloadHash,
+    source: sale.source,
+    locationId: sale.locationId,
+    registerId: sale.registerId,
+    saleId: sale.saleId,
+    // Validation guarantees occurredAt and totals are present.
+    occurredAt: timestampToRfc3339(sale.occurredAt as Timestamp),
+    currency: sale.currency,
+    totalMinor: (sale.totals?.totalMinor ?? 0n).toString(),
+    sale: toJson(SaleSchema, sale),
+  };
+}
+
+/** RFC 3339 with microseconds, Postgres' precision (nanoseconds are truncated). */
+export function timestampToRfc3339(ts: Timestamp): string {
+  const iso = new Date(Number(ts.seconds) * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${String(Math.floor(ts.nanos / 1000)).padStart(6, "0")}Z`;
+}
+
+/** A Timestamp from microseconds since the epoch. */
+export function timestampFromMicros(micros: bigint): Timestamp {
+  return create(TimestampSchema, {
+    seconds: micros / 1_000_000n,
+    nanos: Number(micros % 1_000_000n) * 1000,
+  });
+}
+
+/** The proto answer to a unary ingest. */
+export function toIngestResponse(result: IngestResult): IngestResponse {
+  return create(IngestResponseSchema, {
+    recordId: result.recordId,
+    outcome: result.outcome === "accepted" ? Outcome.ACCEPTED : Outcome.DUPLICATE,
+    acceptedAt: timestampFromMicros(result.acceptedAtMicros),
+    idempotencyKey: result.idempotencyKey,
+  });
+}
+
+const REJECT_REASONS = {
+  invalid_argument: RejectReason.INVALID_ARGUMENT,
+  idempotency_conflict: RejectReason.IDEMPOTENCY_CONFLICT,
+  malformed: RejectReason.MALFORMED,
+} as const;
+
+/** The proto answer to a stream. */
+export function toIngestStreamResponse(summary: StreamSummary): IngestStreamResponse {
+  return create(IngestStreamResponseSchema, {
+    received: BigInt(summary.received),
+    accepted: BigInt(summary.accepted),
+    duplicate: BigInt(summary.duplicate),
+    rejected: BigInt(summary.rejected),
+    rejections: summary.rejections.map((r) => ({
+      offset: BigInt(r.offset),
+      reason: REJECT_REASONS[r.reason],
+      message: r.message,
+      field: r.field,
+    })),
+    rejectionsOmitted: BigInt(summary.rejectionsOmitted),
+    idempotencyKey: summary.idempotencyKey ?? "",
+  });
+}

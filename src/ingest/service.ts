@@ -1,0 +1,203 @@
+import type { Kysely } from "kysely";
+import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { IdempotencyConflictError, ValidationError } from "../errors.js";
+import type { Database } from "../storage/database.js";
+import { writeSaleBatch } from "./batch-write.js";
+import { createBatcher } from "./batcher.js";
+import { contentKey, saleHash, streamRecordKey, uuidv7 } from "./canonical.js";
+import { toSaleRow } from "./mapping.js";
+import type { SaleRow, StoredSale } from "./repository.js";
+import { type ValidationLimits, validateSale } from "./validation.js";
+
+/** What a unary ingest stored or found. */
+export interface IngestResult {
+  readonly recordId: string;
+  readonly outcome: "accepted" | "duplicate";
+  readonly acceptedAtMicros: bigint;
+  readonly idempotencyKey: string;
+}
+
+/** Why a streamed record was not stored. */
+export type RejectionReason = "invalid_argument" | "idempotency_conflict" | "malformed";
+
+export interface Rejection {
+  readonly offset: number;
+  readonly reason: RejectionReason;
+  readonly message: string;
+  readonly field: string;
+}
+
+/** The outcome of a whole stream. */
+export interface StreamSummary {
+  readonly received: number;
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+  readonly rejections: readonly Rejection[];
+  readonly rejectionsOmitted: number;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** One client stream being ingested; feed it records in order, then `finish`. */
+export interface StreamSession {
+  /** Adds the next record. Resolves when the server is ready for more (backpressure). */
+  add(sale: Sale | undefined): Promise<void>;
+  /** Counts the next record as undecodable. */
+  addMalformed(message: string): void;
+  /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
+  finish(): Promise<StreamSummary>;
+  /** Counters so far (for logs when the stream fails midway). */
+  progress(): Omit<StreamSummary, "rejections" | "idempotencyKey">;
+}
+
+/** The ingest logic: validation, idempotency and batching, independent of gRPC. */
+export interface IngestService {
+  ingest(tenantId: string, sale: Sale | undefined, idempotencyKey?: string): Promise<IngestResult>;
+  openStream(tenantId: string, streamKey?: string): StreamSession;
+  /** Waits for in-flight unary writes (used on shutdown). */
+  drain(): Promise<void>;
+}
+
+/** At most this many rejections are listed in a stream's answer; the rest are only counted. */
+export const MAX_LISTED_REJECTIONS = 1_000;
+
+export interface IngestServiceOptions {
+  readonly db: Kysely<Database>;
+  readonly limits: ValidationLimits;
+  readonly streamBatchSize: number;
+  readonly unaryBatchSize: number;
+  readonly unaryMaxConcurrentWrites: number;
+}
+
+/** Builds the ingest service over a database. */
+export function createIngestService(options: IngestServiceOptions): IngestService {
+  const { db, limits } = options;
+  const unaryWrites = createBatcher<SaleRow, StoredSale>({
+    maxBatch: options.unaryBatchSize,
+    maxConcurrent: options.unaryMaxConcurrentWrites,
+    write: (rows) => writeSaleBatch(db, rows),
+  });
+
+  return {
+    async ingest(tenantId, sale, idempotencyKey) {
+      const violations = validateSale(sale, limits);
+      if (violations.length > 0 || !sale) throw new ValidationError(violations);
+      const hash = saleHash(sale);
+      const key = idempotencyKey ?? contentKey(hash);
+      const stored = await unaryWrites.submit(toSaleRow(tenantId, key, uuidv7(), hash, sale));
+      if (stored.payloadHash !== hash) throw new IdempotencyConflictError(key);
+      return {
+        recordId: stored.id,
+        outcome: stored.inserted ? "accepted" : "duplicate",
+        acceptedAtMicros: stored.acceptedAtMicros,
+        idempotencyKey: key,
+      };
+    },
+    openStream(tenantId, streamKey) {
+      return new Session(db, limits, options.streamBatchSize, tenantId, streamKey);
+    },
+    drain: () => unaryWrites.drain(),
+  };
+}
+
+/**
+ * Buffers validated records into batches of `batchSize` and writes each batch in one statement.
+ * One batch may be in flight while the next fills, so decoding overlaps the database round trip;
+ * `add` waits whenever a full batch finds the previous one still in flight, which stops reading
+ * from the client (gRPC flow control) and bounds memory to two batches.
+ */
+class Session implements StreamSession {
+  private received = 0;
+  private accepted = 0;
+  private duplicate = 0;
+  private rejected = 0;
+  private rejectionsOmitted = 0;
+  private readonly rejections: Rejection[] = [];
+  private pending: { offset: number; row: SaleRow }[] = [];
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly limits: ValidationLimits,
+    private readonly batchSize: number,
+    private readonly tenantId: string,
+    private readonly streamKey: string | undefined,
+  ) {}
+
+  async add(sale: Sale | undefined): Promise<void> {
+    const offset = this.received++;
+    const violations = validateSale(sale, this.limits);
+    if (violations.length > 0 || !sale) {
+      const first = violations[0];
+      this.reject(offset, "invalid_argument", first?.description ?? "invalid", first?.field ?? "");
+      return;
+    }
+    const hash = saleHash(sale);
+    const key = this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(hash);
+    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), hash, sale) });
+    if (this.pending.length >= this.batchSize) await this.flush();
+  }
+
+  addMalformed(message: string): void {
+    this.reject(this.received++, "malformed", message, "");
+  }
+
+  async finish(): Promise<StreamSummary> {
+    await this.flush();
+    await this.inFlight;
+    // Conflicts are found when a batch commits, after later records' validation failures.
+    this.rejections.sort((a, b) => a.offset - b.offset);
+    return {
+      ...this.progress(),
+      rejections: this.rejections,
+      idempotencyKey: this.streamKey,
+    };
+  }
+
+  progress() {
+    return {
+      received: this.received,
+      accepted: this.accepted,
+      duplicate: this.duplicate,
+      rejected: this.rejected,
+      rejectionsOmitted: this.rejectionsOmitted,
+    };
+  }
+
+  private async flush(): Promise<void> {
+    // Surfaces a failure of the previous batch before more is written or acknowledged.
+    await this.inFlight;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.inFlight = this.write(batch);
+    // Keep a rejection from going unhandled while nobody awaits it yet; it is re-awaited above.
+    this.inFlight.catch(() => {});
+  }
+
+  private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
+    const stored = await writeSaleBatch(
+      this.db,
+      batch.map((b) => b.row),
+    );
+    batch.forEach(({ offset, row }, i) => {
+      const s = stored[i] as StoredSale;
+      if (s.payloadHash !== row.payloadHash) {
+        this.reject(
+          offset,
+          "idempotency_conflict",
+          `idempotency key ${row.idempotencyKey} was already used for a different sale`,
+          "",
+        );
+      } else if (s.inserted) this.accepted++;
+      else this.duplicate++;
+    });
+  }
+
+  private reject(offset: number, reason: RejectionReason, message: string, field: string): void {
+    this.rejected++;
+    if (this.rejections.length < MAX_LISTED_REJECTIONS) {
+      this.rejections.push({ offset, reason, message, field });
+    } else this.rejectionsOmitted++;
+  }
+}

@@ -1,0 +1,71 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { ColumnType, Generated } from "kysely";
+import { Kysely, PostgresDialect, type Transaction } from "kysely";
+import pg from "pg";
+import type { Config } from "../config.js";
+import { PGliteDialect } from "./pglite-dialect.js";
+
+/** Row shapes of the tables the service owns (see migrations/). */
+export interface Database {
+  tenants: { id: string; created_at: Generated<Date> };
+  api_keys: {
+    id: string;
+    tenant_id: string;
+    key_hash: Uint8Array;
+    created_at: Generated<Date>;
+    revoked_at: Date | null;
+  };
+  sales: {
+    tenant_id: string;
+    idempotency_key: string;
+    id: string;
+    payload_hash: Uint8Array;
+    accepted_at: Generated<Date>;
+    source: string;
+    location_id: string;
+    register_id: string;
+    sale_id: string;
+    occurred_at: Date;
+    currency: string;
+    total_minor: ColumnType<string, string | bigint, string | bigint>;
+    sale: ColumnType<unknown, string, string>;
+  };
+}
+
+/** A Kysely handle or an open transaction: repositories accept either, so callers compose. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The database the app runs on, and how to let it go. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: "postgres" | "pglite";
+  /** pg pool counters, for metrics and diagnostics; undefined on PGlite. */
+  readonly pool: pg.Pool | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in a
+ * data directory (in memory when `dataDir` is undefined, as some tests want).
+ */
+export async function createDatabase(config: Config["database"]): Promise<DatabaseHandle> {
+  if (config.kind === "postgres") {
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolMax,
+      // Fail a connect attempt within bounded time instead of hanging a call when the server is gone.
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      application_name: "pos-ingest",
+    });
+    // An idle client that loses its server emits 'error' on the pool; without a listener that
+    // would crash the process. The next query reports the failure instead.
+    pool.on("error", () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: "postgres", pool, close: () => db.destroy() };
+  }
+  const pglite = config.dataDir === undefined ? new PGlite() : new PGlite(config.dataDir);
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: "pglite", pool: undefined, close: () => db.destroy() };
+}

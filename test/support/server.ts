@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { type App, createApp } from "../../src/app.js";
+import { createApiKey } from "../../src/auth/key-service.js";
+import type { Config } from "../../src/config.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { createDatabase } from "../../src/storage/database.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+
+/** A config literal with test-friendly defaults: ephemeral port, quiet logs. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    grpc: { host: "127.0.0.1", port: 0, maxMessageBytes: 1024 * 1024 },
+    database: { kind: "pglite", dataDir: undefined },
+    migrateOnStart: true,
+    logLevel: "silent",
+    limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
+    batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
+    auth: { cacheTtlSeconds: 30, devKeyOnEmpty: false },
+    ...overrides,
+  };
+}
+
+/** A real server on an ephemeral port, its database, and API keys for two tenants. */
+export interface TestServer {
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Connection string of the server's database (Postgres only). */
+  readonly databaseUrl: string | undefined;
+  readonly keys: { readonly acme: string; readonly globex: string };
+  readonly app: App;
+  client(): Client<typeof IngestService>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real app with real parts: on a fresh Postgres database of its own, or on embedded
+ * PGlite in a temporary directory. The API keys are created through the same service the CLI uses.
+ */
+export async function startTestServer(
+  options: { database?: "postgres" | "pglite"; config?: Partial<Config>; logger?: Logger } = {},
+): Promise<TestServer> {
+  let testDb: TestDatabase | undefined;
+  let dataDir: string | undefined;
+  let database: Config["database"];
+  if ((options.database ?? "postgres") === "postgres") {
+    testDb = await createTestDatabase();
+    database = { kind: "postgres", url: testDb.url, poolMax: 10 };
+  } else {
+    dataDir = mkdtempSync(join(tmpdir(), "pos-ingest-test-"));
+    database = { kind: "pglite", dataDir };
+  }
+  const config = testConfig({ database, ...options.config });
+
+  // Keys are created before the server opens the database: PGlite allows one process-level owner.
+  const setup = await createDatabase(config.database);
+  await migrateToLatest(setup.db);
+  const acme = (await createApiKey(setup.db, "acme")).token;
+  const globex = (await createApiKey(setup.db, "globex")).token;
+  await setup.close();
+
+  const app = createApp(config, options.logger ?? createLogger("silent"));
+  const { grpcPort } = await app.start();
+  const baseUrl = `http://127.0.0.1:${grpcPort}`;
+  const transport = createGrpcTransport({ baseUrl });
+  return {
+    port: grpcPort,
+    baseUrl,
+    databaseUrl: testDb?.url,
+    keys: { acme, globex },
+    app,
+    client: () => createClient(IngestService, transport),
+    async stop() {
+      await app.stop(2_000);
+      await testDb?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Call options carrying an API key and, optionally, an idempotency key. */
+export function auth(apiKey: string, idempotencyKey?: string): { headers: Record<string, string> } {
+  const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
+  if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
+  return { headers };
+}
