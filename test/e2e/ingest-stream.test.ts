@@ -1,0 +1,197 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type IngestRequest,
+  IngestRequestSchema,
+  IngestStreamResponseSchema,
+  RejectReason,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { query } from "../support/database.js";
+import { makeSale } from "../support/fixtures.js";
+import { rawClient, rawClientStream, rawUnary } from "../support/raw-client.js";
+import { auth, startTestServer, type TestServer } from "../support/server.js";
+
+let server: TestServer;
+
+beforeAll(async () => {
+  // Small batches so a cut stream has committed some batches and not others.
+  server = await startTestServer({
+    database: "postgres",
+    config: { batching: { streamBatchSize: 100, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 } },
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function* requests(sales: Iterable<Sale>): AsyncGenerator<IngestRequest> {
+  for (const sale of sales) yield create(IngestRequestSchema, { sale });
+}
+
+async function storedCount(tenant: string, keyPrefix: string): Promise<number> {
+  const rows = await query<{ n: string }>(
+    server.databaseUrl as string,
+    "select count(*) as n from sales where tenant_id = $1 and starts_with(idempotency_key, $2)",
+    [tenant, keyPrefix],
+  );
+  return Number(rows[0]?.n);
+}
+
+describe("IngestStream on PostgreSQL", () => {
+  it("stores a stream of 10,000 sales, each under <stream key>/<offset>", async () => {
+    const sales = Array.from({ length: 10_000 }, () => makeSale());
+    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-10k"));
+    expect(res).toMatchObject({ received: 10_000n, accepted: 10_000n, duplicate: 0n, rejected: 0n });
+    expect(res.idempotencyKey).toBe("stream-10k");
+    expect(await storedCount("acme", "stream-10k/")).toBe(10_000);
+    const [row] = await query<{ sale_id: string }>(
+      server.databaseUrl as string,
+      "select sale_id from sales where tenant_id = 'acme' and idempotency_key = 'stream-10k/9999'",
+    );
+    expect(row?.sale_id).toBe(sales[9_999]?.saleId);
+  });
+
+  it("answers a resent stream with duplicates and stores nothing twice", async () => {
+    const sales = Array.from({ length: 250 }, () => makeSale());
+    const first = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
+    const again = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
+    expect(first).toMatchObject({ accepted: 250n, duplicate: 0n });
+    expect(again).toMatchObject({ received: 250n, accepted: 0n, duplicate: 250n, rejected: 0n });
+    expect(await storedCount("acme", "stream-resend/")).toBe(250);
+  });
+
+  it("stores each record once when a stream cut mid-way is resent in full", async () => {
+    const sales = Array.from({ length: 2_000 }, () => makeSale());
+    const abort = new AbortController();
+    async function* cutAfter(n: number): AsyncGenerator<IngestRequest> {
+      let i = 0;
+      for (const sale of sales) {
+        if (i++ === n) {
+          // Let the server commit what it has before the connection goes.
+          await new Promise((r) => setTimeout(r, 300));
+          abort.abort();
+          return;
+        }
+        yield create(IngestRequestSchema, { sale });
+      }
+    }
+    await expect(
+      server.client().ingestStream(cutAfter(1_000), { ...auth(server.keys.acme, "stream-cut"), signal: abort.signal }),
+    ).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 300));
+    const committedBeforeResend = await storedCount("acme", "stream-cut/");
+    expect(committedBeforeResend).toBeGreaterThan(0);
+    expect(committedBeforeResend).toBeLessThanOrEqual(1_000);
+
+    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-cut"));
+    expect(res.received).toBe(2_000n);
+    expect(res.duplicate).toBe(BigInt(committedBeforeResend));
+    expect(res.accepted).toBe(BigInt(2_000 - committedBeforeResend));
+    expect(await storedCount("acme", "stream-cut/")).toBe(2_000);
+  });
+
+  it("stores the valid records and reports each invalid one by offset (partial success)", async () => {
+    const sales = Array.from({ length: 10 }, (_, i) =>
+      i === 3 ? makeSale({ currency: "XXQ" }) : i === 7 ? makeSale({ locationId: "" }) : makeSale(),
+    );
+    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-partial"));
+    expect(res).toMatchObject({ received: 10n, accepted: 8n, duplicate: 0n, rejected: 2n });
+    expect(res.rejections.map((r) => [r.offset, r.reason, r.field])).toEqual([
+      [3n, RejectReason.INVALID_ARGUMENT, "sale.currency"],
+      [7n, RejectReason.INVALID_ARGUMENT, "sale.location_id"],
+    ]);
+    expect(await storedCount("acme", "stream-partial/")).toBe(8);
+  });
+
+  it("rejects a resent offset that carries a different sale and keeps the original", async () => {
+    const sales = [makeSale(), makeSale()];
+    await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-conflict"));
+    const changed = [sales[0] as Sale, makeSale()];
+    const res = await server.client().ingestStream(requests(changed), auth(server.keys.acme, "stream-conflict"));
+    expect(res).toMatchObject({ received: 2n, accepted: 0n, duplicate: 1n, rejected: 1n });
+    expect(res.rejections[0]).toMatchObject({ offset: 1n, reason: RejectReason.IDEMPOTENCY_CONFLICT });
+    const [row] = await query<{ sale_id: string }>(
+      server.databaseUrl as string,
+      "select sale_id from sales where tenant_id = 'acme' and idempotency_key = 'stream-conflict/1'",
+    );
+    expect(row?.sale_id).toBe(sales[1]?.saleId);
+  });
+
+  it("keys records by content when the stream has no key, deduplicating repeats", async () => {
+    const sale = makeSale();
+    const other = makeSale();
+    const res = await server.client().ingestStream(requests([sale, other, sale]), auth(server.keys.acme));
+    expect(res).toMatchObject({ received: 3n, accepted: 2n, duplicate: 1n, rejected: 0n, idempotencyKey: "" });
+    const again = await server.client().ingestStream(requests([other]), auth(server.keys.acme));
+    expect(again).toMatchObject({ accepted: 0n, duplicate: 1n });
+  });
+
+  it("answers an empty stream with zero counts", async () => {
+    const res = await server.client().ingestStream(requests([]), auth(server.keys.acme, "stream-empty"));
+    expect(res).toMatchObject({ received: 0n, accepted: 0n, duplicate: 0n, rejected: 0n });
+  });
+
+  it("refuses a stream without credentials before storing anything", async () => {
+    await expect(server.client().ingestStream(requests([makeSale()]), { headers: {} })).rejects.toMatchObject({
+      code: 16,
+    });
+  });
+});
+
+describe("hostile bytes", () => {
+  const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x07, 0x42]);
+
+  it("answers INVALID_ARGUMENT to garbage bytes as a unary request, and keeps serving", async () => {
+    const client = rawClient(server.port);
+    const { error } = await rawUnary(
+      client,
+      "/pos.ingest.v1.IngestService/Ingest",
+      garbage,
+      auth(server.keys.acme).headers,
+    );
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
+    const good = Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale: makeSale() })));
+    const ok = await rawUnary(client, "/pos.ingest.v1.IngestService/Ingest", good, auth(server.keys.acme).headers);
+    expect(ok.error).toBeNull();
+    client.close();
+  });
+
+  it("rejects a garbage message inside a stream as MALFORMED and stores the rest", async () => {
+    const client = rawClient(server.port);
+    const encode = (sale: Sale) => Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale })));
+    const { error, response } = await rawClientStream(
+      client,
+      "/pos.ingest.v1.IngestService/IngestStream",
+      [encode(makeSale()), garbage, encode(makeSale())],
+      auth(server.keys.acme, "stream-garbage").headers,
+    );
+    expect(error).toBeNull();
+    const res = fromBinary(IngestStreamResponseSchema, response as Buffer);
+    expect(res).toMatchObject({ received: 3n, accepted: 2n, rejected: 1n });
+    expect(res.rejections[0]).toMatchObject({ offset: 1n, reason: RejectReason.MALFORMED });
+    client.close();
+  });
+
+  it("answers RESOURCE_EXHAUSTED to a message over the size limit, and keeps serving", async () => {
+    const client = rawClient(server.port);
+    const { error } = await rawUnary(
+      client,
+      "/pos.ingest.v1.IngestService/Ingest",
+      Buffer.alloc(2 * 1024 * 1024, 1),
+      auth(server.keys.acme).headers,
+    );
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    const res = await server.client().ingest({ sale: makeSale() }, auth(server.keys.acme));
+    expect(res.recordId).not.toBe("");
+    client.close();
+  });
+
+  it("answers UNIMPLEMENTED for an unknown method", async () => {
+    const client = rawClient(server.port);
+    const { error } = await rawUnary(client, "/pos.ingest.v1.IngestService/Nope", garbage, {});
+    expect(error?.code).toBe(status.UNIMPLEMENTED);
+    client.close();
+  });
+});
