@@ -18,6 +18,17 @@ export class DecodeFailure {
 }
 
 /**
+ * What a request deserializer yields for a valid message: the decoded message and the exact bytes
+ * it came from, so a handler can store or hash what the client sent without encoding it again.
+ */
+export class Received<T> {
+  constructor(
+    readonly message: T,
+    readonly bytes: Uint8Array,
+  ) {}
+}
+
+/**
  * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
  * the generated protobuf-es messages without a second code generator.
  */
@@ -48,9 +59,9 @@ function serializer<D extends DescMessage>(schema: D) {
 }
 
 function deserializer<D extends DescMessage>(schema: D) {
-  return (bytes: Buffer): MessageShape<D> | DecodeFailure => {
+  return (bytes: Buffer): Received<MessageShape<D>> | DecodeFailure => {
     try {
-      return fromBinary(schema, bytes);
+      return new Received(fromBinary(schema, bytes), bytes);
     } catch (err) {
       return new DecodeFailure(err);
     }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 
@@ -18,9 +18,30 @@ export function canonicalSaleBytes(sale: Sale): Uint8Array {
   return toBinary(SaleSchema, normalised, { writeUnknownFields: false });
 }
 
+/** The bytes a sale is stored as, and their hex SHA-256, which tells a retry from a reused key. */
+export interface SaleFingerprint {
+  readonly bytes: Uint8Array;
+  readonly hash: string;
+}
+
+/**
+ * Fingerprints a sale. When the client's own encoding of the sale is at hand and cannot vary
+ * between retries, it is used as is: re-encoding costs more than everything else on the ingest
+ * path, and storing the client's bytes keeps fields this server does not know yet. Encoders write
+ * fields in field-number order, deterministically, except map entries, whose order some (Go's)
+ * randomise on every call; so a sale with two or more attributes is always canonicalised.
+ */
+export function fingerprintSale(sale: Sale, clientBytes?: Uint8Array): SaleFingerprint {
+  const bytes =
+    clientBytes && Object.keys(sale.attributes).length <= 1
+      ? clientBytes
+      : canonicalSaleBytes(sale);
+  return { bytes, hash: createHash("sha256").update(bytes).digest("hex") };
+}
+
 /** Hex SHA-256 of the canonical bytes. */
 export function saleHash(sale: Sale): string {
-  return createHash("sha256").update(canonicalSaleBytes(sale)).digest("hex");
+  return fingerprintSale(sale).hash;
 }
 
 /** Prefix of keys the server derives from content, so they read differently from client keys. */
@@ -38,14 +59,11 @@ export function streamRecordKey(streamKey: string, offset: number): string {
 
 /**
  * A UUIDv7 (RFC 9562): time-ordered, so record ids sort by acceptance and index well if they are
- * ever indexed.
+ * ever indexed. Built from a v4 UUID, whose random bits Node draws from a pooled CSPRNG buffer and
+ * whose variant bits are already right: only the 48-bit timestamp and the version digit change.
  */
 export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  const ms = BigInt(now);
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const random = randomUUID();
+  const ms = now.toString(16).padStart(12, "0");
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${random.slice(15)}`;
 }

@@ -12,14 +12,15 @@ import type {
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { MalformedMessageError } from "../errors.js";
-import { DecodeFailure } from "../grpc/service-adapter.js";
+import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
 import { readAuthorization, readIdempotencyKey } from "./metadata.js";
+import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
 
-type Request = IngestRequest | DecodeFailure;
+type Request = Received<IngestRequest> | DecodeFailure;
 
 /**
  * The gRPC face of the ingest service: reads metadata, authenticates, maps proto to domain and
@@ -46,7 +47,12 @@ export function createIngestHandlers(deps: {
       const request = call.request;
       if (request instanceof DecodeFailure)
         throw new MalformedMessageError({ cause: request.cause });
-      const result = await service.ingest(principal.tenantId, request.sale, key);
+      const result = await service.ingest(
+        principal.tenantId,
+        request.message.sale,
+        key,
+        saleBytesOf(request.bytes),
+      );
       callback(null, toIngestResponse(result));
       logger.info(
         { method: "Ingest", tenant, code: "OK", outcome: result.outcome, ms: elapsed(started) },
@@ -76,7 +82,7 @@ export function createIngestHandlers(deps: {
       progress = () => session.progress();
       for await (const message of call as AsyncIterable<Request>) {
         if (message instanceof DecodeFailure) session.addMalformed("message could not be decoded");
-        else await session.add(message.sale);
+        else await session.add(message.message.sale, saleBytesOf(message.bytes));
       }
       const summary = await session.finish();
       callback(null, toIngestStreamResponse(summary));

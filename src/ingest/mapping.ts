@@ -1,4 +1,4 @@
-import { create, toJson } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   type IngestResponse,
@@ -8,7 +8,8 @@ import {
   Outcome,
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
-import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import type { SaleFingerprint } from "./canonical.js";
 import type { SaleRow } from "./repository.js";
 import type { IngestResult, StreamSummary } from "./service.js";
 
@@ -17,14 +18,14 @@ export function toSaleRow(
   tenantId: string,
   idempotencyKey: string,
   id: string,
-  payloadHash: string,
+  fingerprint: SaleFingerprint,
   sale: Sale,
 ): SaleRow {
   return {
     tenantId,
     idempotencyKey,
     id,
-    payloadHash,
+    payloadHash: fingerprint.hash,
     source: sale.source,
     locationId: sale.locationId,
     registerId: sale.registerId,
@@ -33,7 +34,7 @@ export function toSaleRow(
     occurredAt: timestampToRfc3339(sale.occurredAt as Timestamp),
     currency: sale.currency,
     totalMinor: (sale.totals?.totalMinor ?? 0n).toString(),
-    sale: toJson(SaleSchema, sale),
+    sale: fingerprint.bytes,
   };
 }
 

@@ -18,8 +18,8 @@ export interface SaleRow {
   readonly currency: string;
   /** Decimal string: int64 does not fit a JS number. */
   readonly totalMinor: string;
-  /** The sale as protobuf JSON. */
-  readonly sale: unknown;
+  /** The sale's protobuf encoding. */
+  readonly sale: Uint8Array;
 }
 
 /** What the database holds for a key after a write. */
@@ -69,7 +69,7 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
       occurred_at: r.occurredAt,
       currency: r.currency,
       total_minor: r.totalMinor,
-      sale: r.sale,
+      sale: Buffer.from(r.sale.buffer, r.sale.byteOffset, r.sale.byteLength).toString("hex"),
     })),
   );
   // One statement, one parameter: jsonb_to_recordset keeps far below the 65,535-parameter cap
@@ -78,11 +78,12 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
                        register_id, sale_id, occurred_at, currency, total_minor, sale)
     select r.tenant_id, r.idempotency_key, r.id, decode(r.payload_hash, 'hex'), r.source,
-           r.location_id, r.register_id, r.sale_id, r.occurred_at, r.currency, r.total_minor, r.sale
+           r.location_id, r.register_id, r.sale_id, r.occurred_at, r.currency, r.total_minor,
+           decode(r.sale, 'hex')
     from jsonb_to_recordset(${payload}::jsonb) as r(
       tenant_id text, idempotency_key text, id uuid, payload_hash text, source text,
       location_id text, register_id text, sale_id text, occurred_at timestamptz, currency text,
-      total_minor bigint, sale jsonb)
+      total_minor bigint, sale text)
     on conflict (tenant_id, idempotency_key) do nothing
     returning tenant_id, idempotency_key, id::text as id,
               (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us`.execute(db);

@@ -4,7 +4,7 @@ import { IdempotencyConflictError, ValidationError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
 import { createBatcher } from "./batcher.js";
-import { contentKey, saleHash, streamRecordKey, uuidv7 } from "./canonical.js";
+import { contentKey, fingerprintSale, streamRecordKey, uuidv7 } from "./canonical.js";
 import { toSaleRow } from "./mapping.js";
 import type { SaleRow, StoredSale } from "./repository.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
@@ -40,8 +40,11 @@ export interface StreamSummary {
 
 /** One client stream being ingested; feed it records in order, then `finish`. */
 export interface StreamSession {
-  /** Adds the next record. Resolves when the server is ready for more (backpressure). */
-  add(sale: Sale | undefined): Promise<void>;
+  /**
+   * Adds the next record (`saleBytes`: the client's encoding of it, when known). Resolves when
+   * the server is ready for more (backpressure).
+   */
+  add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void>;
   /** Counts the next record as undecodable. */
   addMalformed(message: string): void;
   /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
@@ -52,7 +55,13 @@ export interface StreamSession {
 
 /** The ingest logic: validation, idempotency and batching, independent of gRPC. */
 export interface IngestService {
-  ingest(tenantId: string, sale: Sale | undefined, idempotencyKey?: string): Promise<IngestResult>;
+  /** Stores one sale (`saleBytes`: the client's encoding of it, when known). */
+  ingest(
+    tenantId: string,
+    sale: Sale | undefined,
+    idempotencyKey?: string,
+    saleBytes?: Uint8Array,
+  ): Promise<IngestResult>;
   openStream(tenantId: string, streamKey?: string): StreamSession;
   /** Waits for in-flight unary writes (used on shutdown). */
   drain(): Promise<void>;
@@ -79,13 +88,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   });
 
   return {
-    async ingest(tenantId, sale, idempotencyKey) {
+    async ingest(tenantId, sale, idempotencyKey, saleBytes) {
       const violations = validateSale(sale, limits);
       if (violations.length > 0 || !sale) throw new ValidationError(violations);
-      const hash = saleHash(sale);
-      const key = idempotencyKey ?? contentKey(hash);
-      const stored = await unaryWrites.submit(toSaleRow(tenantId, key, uuidv7(), hash, sale));
-      if (stored.payloadHash !== hash) throw new IdempotencyConflictError(key);
+      const fingerprint = fingerprintSale(sale, saleBytes);
+      const key = idempotencyKey ?? contentKey(fingerprint.hash);
+      const stored = await unaryWrites.submit(
+        toSaleRow(tenantId, key, uuidv7(), fingerprint, sale),
+      );
+      if (stored.payloadHash !== fingerprint.hash) throw new IdempotencyConflictError(key);
       return {
         recordId: stored.id,
         outcome: stored.inserted ? "accepted" : "duplicate",
@@ -124,7 +135,7 @@ class Session implements StreamSession {
     private readonly streamKey: string | undefined,
   ) {}
 
-  async add(sale: Sale | undefined): Promise<void> {
+  async add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void> {
     const offset = this.received++;
     const violations = validateSale(sale, this.limits);
     if (violations.length > 0 || !sale) {
@@ -132,9 +143,11 @@ class Session implements StreamSession {
       this.reject(offset, "invalid_argument", first?.description ?? "invalid", first?.field ?? "");
       return;
     }
-    const hash = saleHash(sale);
-    const key = this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(hash);
-    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), hash, sale) });
+    const fingerprint = fingerprintSale(sale, saleBytes);
+    const key = this.streamKey
+      ? streamRecordKey(this.streamKey, offset)
+      : contentKey(fingerprint.hash);
+    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
     if (this.pending.length >= this.batchSize) await this.flush();
   }
 

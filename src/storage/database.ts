@@ -28,7 +28,8 @@ export interface Database {
     occurred_at: Date;
     currency: string;
     total_minor: ColumnType<string, string | bigint, string | bigint>;
-    sale: ColumnType<unknown, string, string>;
+    /** Protobuf encoding of pos.ingest.v1.Sale. */
+    sale: Uint8Array;
   };
 }
 

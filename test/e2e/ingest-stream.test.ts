@@ -19,7 +19,9 @@ beforeAll(async () => {
   // Small batches so a cut stream has committed some batches and not others.
   server = await startTestServer({
     database: "postgres",
-    config: { batching: { streamBatchSize: 100, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 } },
+    config: {
+      batching: { streamBatchSize: 100, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
+    },
   });
 });
 afterAll(async () => {
@@ -42,8 +44,15 @@ async function storedCount(tenant: string, keyPrefix: string): Promise<number> {
 describe("IngestStream on PostgreSQL", () => {
   it("stores a stream of 10,000 sales, each under <stream key>/<offset>", async () => {
     const sales = Array.from({ length: 10_000 }, () => makeSale());
-    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-10k"));
-    expect(res).toMatchObject({ received: 10_000n, accepted: 10_000n, duplicate: 0n, rejected: 0n });
+    const res = await server
+      .client()
+      .ingestStream(requests(sales), auth(server.keys.acme, "stream-10k"));
+    expect(res).toMatchObject({
+      received: 10_000n,
+      accepted: 10_000n,
+      duplicate: 0n,
+      rejected: 0n,
+    });
     expect(res.idempotencyKey).toBe("stream-10k");
     expect(await storedCount("acme", "stream-10k/")).toBe(10_000);
     const [row] = await query<{ sale_id: string }>(
@@ -55,8 +64,12 @@ describe("IngestStream on PostgreSQL", () => {
 
   it("answers a resent stream with duplicates and stores nothing twice", async () => {
     const sales = Array.from({ length: 250 }, () => makeSale());
-    const first = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
-    const again = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
+    const first = await server
+      .client()
+      .ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
+    const again = await server
+      .client()
+      .ingestStream(requests(sales), auth(server.keys.acme, "stream-resend"));
     expect(first).toMatchObject({ accepted: 250n, duplicate: 0n });
     expect(again).toMatchObject({ received: 250n, accepted: 0n, duplicate: 250n, rejected: 0n });
     expect(await storedCount("acme", "stream-resend/")).toBe(250);
@@ -78,14 +91,19 @@ describe("IngestStream on PostgreSQL", () => {
       }
     }
     await expect(
-      server.client().ingestStream(cutAfter(1_000), { ...auth(server.keys.acme, "stream-cut"), signal: abort.signal }),
+      server.client().ingestStream(cutAfter(1_000), {
+        ...auth(server.keys.acme, "stream-cut"),
+        signal: abort.signal,
+      }),
     ).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 300));
     const committedBeforeResend = await storedCount("acme", "stream-cut/");
     expect(committedBeforeResend).toBeGreaterThan(0);
     expect(committedBeforeResend).toBeLessThanOrEqual(1_000);
 
-    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-cut"));
+    const res = await server
+      .client()
+      .ingestStream(requests(sales), auth(server.keys.acme, "stream-cut"));
     expect(res.received).toBe(2_000n);
     expect(res.duplicate).toBe(BigInt(committedBeforeResend));
     expect(res.accepted).toBe(BigInt(2_000 - committedBeforeResend));
@@ -96,7 +114,9 @@ describe("IngestStream on PostgreSQL", () => {
     const sales = Array.from({ length: 10 }, (_, i) =>
       i === 3 ? makeSale({ currency: "XXQ" }) : i === 7 ? makeSale({ locationId: "" }) : makeSale(),
     );
-    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-partial"));
+    const res = await server
+      .client()
+      .ingestStream(requests(sales), auth(server.keys.acme, "stream-partial"));
     expect(res).toMatchObject({ received: 10n, accepted: 8n, duplicate: 0n, rejected: 2n });
     expect(res.rejections.map((r) => [r.offset, r.reason, r.field])).toEqual([
       [3n, RejectReason.INVALID_ARGUMENT, "sale.currency"],
@@ -109,9 +129,14 @@ describe("IngestStream on PostgreSQL", () => {
     const sales = [makeSale(), makeSale()];
     await server.client().ingestStream(requests(sales), auth(server.keys.acme, "stream-conflict"));
     const changed = [sales[0] as Sale, makeSale()];
-    const res = await server.client().ingestStream(requests(changed), auth(server.keys.acme, "stream-conflict"));
+    const res = await server
+      .client()
+      .ingestStream(requests(changed), auth(server.keys.acme, "stream-conflict"));
     expect(res).toMatchObject({ received: 2n, accepted: 0n, duplicate: 1n, rejected: 1n });
-    expect(res.rejections[0]).toMatchObject({ offset: 1n, reason: RejectReason.IDEMPOTENCY_CONFLICT });
+    expect(res.rejections[0]).toMatchObject({
+      offset: 1n,
+      reason: RejectReason.IDEMPOTENCY_CONFLICT,
+    });
     const [row] = await query<{ sale_id: string }>(
       server.databaseUrl as string,
       "select sale_id from sales where tenant_id = 'acme' and idempotency_key = 'stream-conflict/1'",
@@ -122,19 +147,31 @@ describe("IngestStream on PostgreSQL", () => {
   it("keys records by content when the stream has no key, deduplicating repeats", async () => {
     const sale = makeSale();
     const other = makeSale();
-    const res = await server.client().ingestStream(requests([sale, other, sale]), auth(server.keys.acme));
-    expect(res).toMatchObject({ received: 3n, accepted: 2n, duplicate: 1n, rejected: 0n, idempotencyKey: "" });
+    const res = await server
+      .client()
+      .ingestStream(requests([sale, other, sale]), auth(server.keys.acme));
+    expect(res).toMatchObject({
+      received: 3n,
+      accepted: 2n,
+      duplicate: 1n,
+      rejected: 0n,
+      idempotencyKey: "",
+    });
     const again = await server.client().ingestStream(requests([other]), auth(server.keys.acme));
     expect(again).toMatchObject({ accepted: 0n, duplicate: 1n });
   });
 
   it("answers an empty stream with zero counts", async () => {
-    const res = await server.client().ingestStream(requests([]), auth(server.keys.acme, "stream-empty"));
+    const res = await server
+      .client()
+      .ingestStream(requests([]), auth(server.keys.acme, "stream-empty"));
     expect(res).toMatchObject({ received: 0n, accepted: 0n, duplicate: 0n, rejected: 0n });
   });
 
   it("refuses a stream without credentials before storing anything", async () => {
-    await expect(server.client().ingestStream(requests([makeSale()]), { headers: {} })).rejects.toMatchObject({
+    await expect(
+      server.client().ingestStream(requests([makeSale()]), { headers: {} }),
+    ).rejects.toMatchObject({
       code: 16,
     });
   });
@@ -152,15 +189,23 @@ describe("hostile bytes", () => {
       auth(server.keys.acme).headers,
     );
     expect(error?.code).toBe(status.INVALID_ARGUMENT);
-    const good = Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale: makeSale() })));
-    const ok = await rawUnary(client, "/pos.ingest.v1.IngestService/Ingest", good, auth(server.keys.acme).headers);
+    const good = Buffer.from(
+      toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale: makeSale() })),
+    );
+    const ok = await rawUnary(
+      client,
+      "/pos.ingest.v1.IngestService/Ingest",
+      good,
+      auth(server.keys.acme).headers,
+    );
     expect(ok.error).toBeNull();
     client.close();
   });
 
   it("rejects a garbage message inside a stream as MALFORMED and stores the rest", async () => {
     const client = rawClient(server.port);
-    const encode = (sale: Sale) => Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale })));
+    const encode = (sale: Sale) =>
+      Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale })));
     const { error, response } = await rawClientStream(
       client,
       "/pos.ingest.v1.IngestService/IngestStream",

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 
 /** The Postgres server tests run against: DATABASE_URL, or the local server's `test` database. */
-export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const BASE_DATABASE_URL =
+  process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** A database of its own for one test file, dropped by `drop`. */
 export interface TestDatabase {

@@ -11,8 +11,22 @@ let counter = 0;
 export function makeSale(overrides: Partial<MessageInitShape<typeof SaleSchema>> = {}): Sale {
   counter++;
   const lineItems = overrides.lineItems ?? [
-    { sku: "SKU-1", name: "Espresso", quantityMilli: 2000n, unitPriceMinor: 250n, discountMinor: 0n, taxMinor: 40n },
-    { sku: "SKU-2", name: "Croissant", quantityMilli: 1000n, unitPriceMinor: 320n, discountMinor: 20n, taxMinor: 24n },
+    {
+      sku: "SKU-1",
+      name: "Espresso",
+      quantityMilli: 2000n,
+      unitPriceMinor: 250n,
+      discountMinor: 0n,
+      taxMinor: 40n,
+    },
+    {
+      sku: "SKU-2",
+      name: "Croissant",
+      quantityMilli: 1000n,
+      unitPriceMinor: 320n,
+      discountMinor: 20n,
+      taxMinor: 24n,
+    },
   ];
   let subtotal = 0n;
   let discount = 0n;
@@ -35,5 +49,5 @@ export function makeSale(overrides: Partial<MessageInitShape<typeof SaleSchema>>
     attributes: { channel: "in-store" },
     ...overrides,
     lineItems,
-  });
+  } as MessageInitShape<typeof SaleSchema>);
 }

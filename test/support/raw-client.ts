@@ -1,4 +1,10 @@
-import { type Client, credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
+import {
+  type Client,
+  credentials,
+  Client as GrpcClient,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
 
 /** A grpc-js client that sends raw bytes, to put what no generated client would on the wire. */
 export function rawClient(port: number): Client {
@@ -15,8 +21,13 @@ export function rawUnary(
   headers: Record<string, string>,
 ): Promise<{ error: ServiceError | null; response: Buffer | undefined }> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest(method, identity, identity, body, toMetadata(headers), (error, response) =>
-      resolve({ error, response }),
+    client.makeUnaryRequest(
+      method,
+      identity,
+      identity,
+      body,
+      toMetadata(headers),
+      (error, response) => resolve({ error, response }),
     );
   });
 }
@@ -29,8 +40,12 @@ export function rawClientStream(
   headers: Record<string, string>,
 ): Promise<{ error: ServiceError | null; response: Buffer | undefined }> {
   return new Promise((resolve) => {
-    const call = client.makeClientStreamRequest(method, identity, identity, toMetadata(headers), (error, response) =>
-      resolve({ error, response }),
+    const call = client.makeClientStreamRequest(
+      method,
+      identity,
+      identity,
+      toMetadata(headers),
+      (error, response) => resolve({ error, response }),
     );
     for (const body of bodies) call.write(body);
     call.end();

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build. The build stage installs exactly as CI does (npm ci from the lockfile) and
+# compiles; the runtime stage carries production dependencies and compiled output only.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY gen ./gen
+COPY migrations ./migrations
+COPY bench ./bench
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Embedded mode (no DATABASE_URL) keeps its PGlite files here; mount a volume to keep them.
+RUN mkdir -p /app/.data && chown node:node /app/.data
+USER node
+# 50051: gRPC (ingest, reflection). 9464: the metrics sidecar (/metrics).
+EXPOSE 50051 9464
+CMD ["node", "dist/src/main.js"]
