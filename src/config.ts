@@ -3,8 +3,16 @@ import { z } from "zod";
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+// Whole decimal digits only: number coercion would read "" as 0 and "0x50" as 80, letting an
+// empty `GRPC_PORT=` in an env file silently pick a random port.
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "expected a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const port = integer(0, 65535);
+const positiveInt = (max: number) => integer(1, max);
 
 /**
  * The environment variables pos-ingest reads, with their defaults. Each entry is documented in
@@ -23,11 +31,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MAX_MESSAGE_BYTES: positiveInt(64 * 1024 * 1024).default(1024 * 1024),
   MAX_LINE_ITEMS: positiveInt(100_000).default(500),
-  MAX_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
+  MAX_FUTURE_SKEW_SECONDS: integer(0, 31_536_000).default(300),
   STREAM_BATCH_SIZE: positiveInt(10_000).default(500),
   UNARY_BATCH_SIZE: positiveInt(10_000).default(256),
   UNARY_MAX_CONCURRENT_WRITES: positiveInt(100).default(4),
-  AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  AUTH_CACHE_TTL_SECONDS: integer(0, 3600).default(30),
   DEV_API_KEY_ON_EMPTY: bool.default(true),
 });
 

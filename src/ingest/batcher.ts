@@ -33,8 +33,9 @@ export function createBatcher<T, R>(options: {
     while (inFlight < options.maxConcurrent && queue.length > 0) {
       const batch = queue.splice(0, options.maxBatch);
       inFlight++;
-      options
-        .write(batch.map((p) => p.item))
+      // Promise.resolve().then: a write that throws synchronously still fails its batch.
+      Promise.resolve()
+        .then(() => options.write(batch.map((p) => p.item)))
         .then(
           (results) => {
             batch.forEach((p, i) => {

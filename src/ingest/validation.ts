@@ -21,8 +21,10 @@ const SOURCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 // Deliberately loose: the POS owns contact data; we only refuse what is clearly not an address.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
+// C0 and C1 control characters (and DEL): never part of an id or a name, often a sign of a
+// mangled encoding.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
 /**
@@ -66,6 +68,7 @@ export function validateSale(
     v.add("sale.currency", "must be an ISO 4217 alphabetic code such as EUR");
   }
 
+  const beforeAmounts = v.count;
   let subtotal = 0n;
   let discount = 0n;
   let tax = 0n;
@@ -107,8 +110,9 @@ export function validateSale(
   const t = sale.totals;
   if (!t) {
     v.add("sale.totals", "is required");
-  } else if (v.count === 0) {
-    // Totals are only compared once every line is valid, so one bad line yields one violation.
+  } else if (v.count === beforeAmounts) {
+    // Totals are only compared once every line and payment is valid, so one bad line yields one
+    // violation rather than a cascade of sums that disagree because of it.
     v.equal("sale.totals.subtotal_minor", t.subtotalMinor, subtotal, "the sum of the lines");
     v.equal("sale.totals.discount_minor", t.discountMinor, discount, "the sum of line discounts");
     v.equal("sale.totals.tax_minor", t.taxMinor, tax, "the sum of line taxes");
@@ -118,7 +122,9 @@ export function validateSale(
       t.subtotalMinor - t.discountMinor + t.taxMinor,
       "subtotal - discount + tax",
     );
-    if (v.count === 0) v.equal("sale.payments", paid, t.totalMinor, "totals.total_minor");
+    if (v.count === beforeAmounts) {
+      v.equal("sale.payments", paid, t.totalMinor, "totals.total_minor");
+    }
   }
 
   if (sale.customer) {

@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+/** Runs loadConfig expecting it to fail, and returns the ConfigError it threw. */
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw`);
+}
+
+describe("loadConfig", () => {
+  it("applies every default to an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      grpc: { host: "0.0.0.0", port: 50051, maxMessageBytes: 1024 * 1024 },
+      database: { kind: "pglite", dataDir: ".data/pglite" },
+      migrateOnStart: true,
+      logLevel: "info",
+      limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
+      batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
+      auth: { cacheTtlSeconds: 30, devKeyOnEmpty: true },
+    });
+  });
+
+  it("ignores variables it does not know", () => {
+    expect(loadConfig({ PATH: "/usr/bin", HOME: "/root" })).toEqual(loadConfig({}));
+  });
+
+  it("reads each variable it knows", () => {
+    const config = loadConfig({
+      GRPC_HOST: "127.0.0.1",
+      GRPC_PORT: "6000",
+      PGLITE_DATA_DIR: "/var/lib/pos",
+      MIGRATE_ON_START: "false",
+      LOG_LEVEL: "debug",
+      MAX_MESSAGE_BYTES: "2048",
+      MAX_LINE_ITEMS: "50",
+      MAX_FUTURE_SKEW_SECONDS: "0",
+      STREAM_BATCH_SIZE: "100",
+      UNARY_BATCH_SIZE: "64",
+      UNARY_MAX_CONCURRENT_WRITES: "8",
+      AUTH_CACHE_TTL_SECONDS: "5",
+      DEV_API_KEY_ON_EMPTY: "no",
+    });
+    expect(config).toEqual({
+      grpc: { host: "127.0.0.1", port: 6000, maxMessageBytes: 2048 },
+      database: { kind: "pglite", dataDir: "/var/lib/pos" },
+      migrateOnStart: false,
+      logLevel: "debug",
+      limits: { maxLineItems: 50, maxFutureSkewSeconds: 0 },
+      batching: { streamBatchSize: 100, unaryBatchSize: 64, unaryMaxConcurrentWrites: 8 },
+      auth: { cacheTtlSeconds: 5, devKeyOnEmpty: false },
+    });
+  });
+
+  it("accepts port 0 (pick a free port), as tests use", () => {
+    expect(loadConfig({ GRPC_PORT: "0" }).grpc.port).toBe(0);
+  });
+
+  describe("database", () => {
+    it.each(["postgres://pos@db:5432/pos", "postgresql://pos:secret@localhost/pos"])(
+      "selects postgres for DATABASE_URL=%s",
+      (url) => {
+        expect(loadConfig({ DATABASE_URL: url }).database).toEqual({
+          kind: "postgres",
+          url,
+          poolMax: 10,
+        });
+      },
+    );
+
+    it("takes the pool size from DB_POOL_MAX", () => {
+      const config = loadConfig({ DATABASE_URL: "postgres://db/pos", DB_POOL_MAX: "25" });
+      expect(config.database).toEqual({ kind: "postgres", url: "postgres://db/pos", poolMax: 25 });
+    });
+
+    it("rejects a DATABASE_URL that is not postgres", () => {
+      const err = configErrorOf({ DATABASE_URL: "mysql://db/pos" });
+      expect(err.message).toContain("DATABASE_URL");
+      expect(err.message).toContain("postgres://");
+    });
+
+    it.each(["0", "1001", "ten"])("rejects DB_POOL_MAX=%s", (value) => {
+      expect(configErrorOf({ DB_POOL_MAX: value }).message).toContain("DB_POOL_MAX");
+    });
+  });
+
+  describe("booleans", () => {
+    it.each([
+      ["true", true],
+      ["1", true],
+      ["yes", true],
+      ["false", false],
+      ["0", false],
+      ["no", false],
+    ])("reads MIGRATE_ON_START=%s as %s", (value, expected) => {
+      expect(loadConfig({ MIGRATE_ON_START: value }).migrateOnStart).toBe(expected);
+    });
+
+    it.each(["maybe", "TRUE", "on", ""])("rejects MIGRATE_ON_START=%j", (value) => {
+      const err = configErrorOf({ MIGRATE_ON_START: value });
+      expect(err.name).toBe("ConfigError");
+      expect(err.message).toContain("MIGRATE_ON_START");
+    });
+  });
+
+  it.each(["abc", "-1", "65536", "80.5"])("rejects GRPC_PORT=%j, naming the variable", (value) => {
+    expect(configErrorOf({ GRPC_PORT: value }).message).toContain("GRPC_PORT");
+  });
+
+  // A variable set but left blank (`GRPC_PORT=` in an env file, or `${GRPC_PORT}` unset in a
+  // compose file) is malformed, not zero: read as 0 it would silently bind a random port, reject
+  // every future-dated sale, or switch the auth cache off.
+  it.each([
+    ["GRPC_PORT", ""],
+    ["GRPC_PORT", " "],
+    ["MAX_FUTURE_SKEW_SECONDS", ""],
+    ["AUTH_CACHE_TTL_SECONDS", ""],
+  ])("rejects a blank %s=%j instead of reading it as 0", (name, value) => {
+    expect(configErrorOf({ [name]: value }).message).toContain(name);
+  });
+
+  it.each(["verbose", "INFO", ""])("rejects LOG_LEVEL=%j, naming the variable", (value) => {
+    expect(configErrorOf({ LOG_LEVEL: value }).message).toContain("LOG_LEVEL");
+  });
+
+  it("names every bad variable in one error", () => {
+    const err = configErrorOf({ GRPC_PORT: "x", LOG_LEVEL: "loud", MIGRATE_ON_START: "perhaps" });
+    expect(err.message).toContain("GRPC_PORT");
+    expect(err.message).toContain("LOG_LEVEL");
+    expect(err.message).toContain("MIGRATE_ON_START");
+    expect(err.message).not.toContain("GRPC_HOST");
+  });
+
+  it.each([
+    ["MAX_LINE_ITEMS", "0"],
+    ["MAX_MESSAGE_BYTES", "-5"],
+    ["MAX_FUTURE_SKEW_SECONDS", "-1"],
+    ["UNARY_MAX_CONCURRENT_WRITES", "101"],
+    ["AUTH_CACHE_TTL_SECONDS", "3601"],
+    ["GRPC_HOST", ""],
+  ])("rejects %s=%j", (name, value) => {
+    expect(configErrorOf({ [name]: value }).message).toContain(name);
+  });
+
+  it("returns a deeply frozen object", () => {
+    for (const config of [loadConfig({}), loadConfig({ DATABASE_URL: "postgres://db/pos" })]) {
+      expect(Object.isFrozen(config)).toBe(true);
+      for (const part of [
+        config.grpc,
+        config.database,
+        config.limits,
+        config.batching,
+        config.auth,
+      ]) {
+        expect(Object.isFrozen(part)).toBe(true);
+      }
+      // ESM modules run in strict mode, where writing to a frozen object throws.
+      expect(() => {
+        (config.grpc as { port: number }).port = 1;
+      }).toThrow(TypeError);
+      expect(() => {
+        (config as { logLevel: string }).logLevel = "trace";
+      }).toThrow(TypeError);
+    }
+  });
+
+  it("returns a fresh object each call, unaffected by later changes to the env", () => {
+    const env: NodeJS.ProcessEnv = { GRPC_PORT: "7000" };
+    const first = loadConfig(env);
+    env.GRPC_PORT = "7001";
+    expect(first.grpc.port).toBe(7000);
+    expect(loadConfig(env).grpc.port).toBe(7001);
+  });
+});
