@@ -1,21 +1,47 @@
+import { sql } from "kysely";
+import { Registry } from "prom-client";
 import { IngestService } from "../gen/pos/ingest/v1/ingest_pb.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { countActiveApiKeys } from "./auth/key-repository.js";
 import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc/server.js";
-import { createIngestHandlers } from "./ingest/handler.js";
-import { createIngestService } from "./ingest/service.js";
+import { createGrpcHealth } from "./health/grpc-health.js";
+import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
+import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
+import { createIngestHandlers, type IngestDeps } from "./ingest/handler.js";
+import { createIngestService, type IngestService as Ingest } from "./ingest/service.js";
+import { packageVersion } from "./observability/build-info.js";
+import { grpcMetricsInterceptor } from "./observability/grpc-metrics.js";
 import type { Logger } from "./observability/logger.js";
+import { createMetrics, type Metrics, queryOperation } from "./observability/metrics.js";
+import { createMetricsServer } from "./observability/metrics-server.js";
 import { createDatabase, type DatabaseHandle } from "./storage/database.js";
-import { migrateToLatest } from "./storage/migrate.js";
+import { assertSchemaCurrent, migrateToLatest } from "./storage/migrate.js";
+
+/** Ports the app bound. */
+export interface BoundPorts {
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+}
 
 /** A running (or runnable) pos-ingest. */
 export interface App {
-  /** Opens the database, migrates, binds the gRPC port. Resolves with the bound port. */
-  start(): Promise<{ grpcPort: number }>;
-  /** Stops taking calls, lets calls in flight finish (up to `graceMs`), closes the database. */
-  stop(graceMs?: number): Promise<"clean" | "forced">;
+  /**
+   * Binds the gRPC and metrics ports, then initialises (database, migrations), retrying with
+   * backoff while the database is unreachable. Resolves once the app is ready for traffic.
+   */
+  start(): Promise<BoundPorts>;
+  /** Resolves as soon as the ports are bound, before initialisation finishes. */
+  readonly listening: Promise<BoundPorts>;
+  /**
+   * Graceful shutdown: readiness off at once, keep serving for the grace period, stop taking
+   * calls, let calls in flight finish until the deadline (then end open streams UNAVAILABLE),
+   * close everything. Resolves "forced" if the deadline cut anything short.
+   */
+  stop(): Promise<"clean" | "forced">;
+  readonly health: HealthModel;
+  readonly metrics: Metrics;
 }
 
 /**
@@ -24,68 +50,168 @@ export interface App {
  */
 export function createApp(config: Config, logger: Logger): App {
   let database: DatabaseHandle | undefined;
-  let server: ReturnType<typeof createGrpcServer> | undefined;
-  let drainService: (() => Promise<void>) | undefined;
+  let ingest: Ingest | undefined;
+  let deps: IngestDeps | undefined;
+  let stopping: Promise<"clean" | "forced"> | undefined;
+  const monitors: Monitor[] = [];
+
+  const health = createHealthModel(logger);
+  const metrics = createMetrics(new Registry(), {
+    maxTenantLabels: config.metrics.maxTenantLabels,
+    maxSourceLabels: config.metrics.maxSourceLabels,
+    build: { version: packageVersion(), commit: config.metrics.commit },
+    pool: () => {
+      const pool = database?.pool;
+      return {
+        total: pool?.totalCount ?? 0,
+        idle: pool?.idleCount ?? 0,
+        waiting: pool?.waitingCount ?? 0,
+      };
+    },
+  });
+  for (const name of Object.values(HEALTH_SERVICES)) {
+    metrics.healthStatus.set({ service: name }, health.status(name) === "SERVING" ? 1 : 0);
+  }
+  health.onChange((service, status) =>
+    metrics.healthStatus.set({ service }, status === "SERVING" ? 1 : 0),
+  );
+
+  const handlers = createIngestHandlers({
+    deps: () => deps,
+    logger,
+    onStreamFinished: (code, seconds) =>
+      metrics.ingestStreamSeconds.observe({ code: String(code) }, seconds),
+  });
+  const grpcHealth = createGrpcHealth(health);
+  const server = createGrpcServer({
+    bindings: [{ service: IngestService, handlers: handlers.implementation }],
+    maxMessageBytes: config.grpc.maxMessageBytes,
+    interceptors: [grpcMetricsInterceptor(metrics)],
+    extraServices: (s) => grpcHealth.addToServer(s),
+  });
+  const metricsServer = createMetricsServer(metrics.registry, health);
+
+  let resolveListening!: (ports: BoundPorts) => void;
+  const listening = new Promise<BoundPorts>((resolve) => {
+    resolveListening = resolve;
+  });
+
+  /** One initialisation attempt: everything `startup` promises. */
+  const initialise = async (): Promise<void> => {
+    database ??= await createDatabase(config.database, (text, ms, failed) =>
+      metrics.dbQuerySeconds.observe(
+        { operation: queryOperation(text), result: failed ? "error" : "ok" },
+        ms / 1000,
+      ),
+    );
+    const { db } = database;
+    await sql`select 1`.execute(db);
+    if (config.migrateOnStart) {
+      const { results } = await migrateToLatest(db);
+      for (const r of results ?? []) {
+        logger.info({ migration: r.migrationName, status: r.status }, "migration");
+      }
+    }
+    await assertSchemaCurrent(db);
+    if (
+      database.kind === "pglite" &&
+      config.auth.devKeyOnEmpty &&
+      (await countActiveApiKeys(db)) === 0
+    ) {
+      const key = await createApiKey(db, "dev");
+      // Printed once, on the very first start of an embedded database, so a newcomer can try
+      // the service at once. Never happens against a real server (DATABASE_URL).
+      logger.warn({ tenant: key.tenantId }, `development API key (shown once): ${key.token}`);
+    }
+    ingest = createIngestService({
+      db,
+      limits: config.limits,
+      streamBatchSize: config.batching.streamBatchSize,
+      unaryBatchSize: config.batching.unaryBatchSize,
+      unaryMaxConcurrentWrites: config.batching.unaryMaxConcurrentWrites,
+      observer: {
+        records(tenantId, source, outcome, count) {
+          const labels = {
+            tenant: metrics.tenantLabel(tenantId),
+            source: metrics.sourceLabel(source),
+          };
+          metrics.ingestRecords.inc({ ...labels, outcome }, count);
+          if (outcome === "duplicate") metrics.ingestDedup.inc(labels, count);
+        },
+        batch: (path, size) => metrics.ingestBatchSize.observe({ path }, size),
+      },
+    });
+    deps = {
+      service: ingest,
+      authenticator: createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds }),
+    };
+    monitors.push(
+      startDatabasePinger({
+        db,
+        health,
+        intervalMs: config.health.dbPingIntervalMs,
+        timeoutMs: config.health.dbPingTimeoutMs,
+      }),
+    );
+    health.update({ started: true, databaseReachable: true });
+  };
 
   return {
-    async start() {
-      database = await createDatabase(config.database);
-      const { db } = database;
-      logger.info(
-        config.database.kind === "pglite"
-          ? { database: "pglite", dataDir: config.database.dataDir ?? "(memory)" }
-          : { database: "postgres" },
-        "database opened",
-      );
-      if (config.migrateOnStart) {
-        const { results } = await migrateToLatest(db);
-        for (const r of results ?? [])
-          logger.info({ migration: r.migrationName, status: r.status }, "migration");
-      }
-      if (
-        database.kind === "pglite" &&
-        config.auth.devKeyOnEmpty &&
-        (await countActiveApiKeys(db)) === 0
-      ) {
-        const key = await createApiKey(db, "dev");
-        // Printed once, on the very first start of an embedded database, so a newcomer can try
-        // the service at once. Never happens against a real server (DATABASE_URL).
-        logger.warn(
-          { tenant: key.tenantId, apiKey: undefined },
-          `development API key (shown once): ${key.token}`,
-        );
-      }
+    listening,
+    health,
+    metrics,
 
-      const service = createIngestService({
-        db,
-        limits: config.limits,
-        streamBatchSize: config.batching.streamBatchSize,
-        unaryBatchSize: config.batching.unaryBatchSize,
-        unaryMaxConcurrentWrites: config.batching.unaryMaxConcurrentWrites,
-      });
-      drainService = () => service.drain();
-      const authenticator = createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds });
-      server = createGrpcServer({
-        bindings: [
-          {
-            service: IngestService,
-            handlers: createIngestHandlers({ service, authenticator, logger }),
-          },
-        ],
-        maxMessageBytes: config.grpc.maxMessageBytes,
-      });
+    async start() {
+      monitors.push(
+        startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
+      );
       const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
-      logger.info({ grpcPort, host: config.grpc.host }, "gRPC server listening");
-      return { grpcPort };
+      const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
+      logger.info({ grpcPort, metricsPort, database: config.database.kind }, "listening");
+      resolveListening({ grpcPort, metricsPort });
+
+      for (let attempt = 1; ; attempt++) {
+        if (stopping) throw new Error("stopped before start-up finished");
+        try {
+          await initialise();
+          logger.info({ attempt }, "ready");
+          return { grpcPort, metricsPort };
+        } catch (err) {
+          if (stopping) throw new Error("stopped before start-up finished");
+          // Stay up and keep trying: the startup probe decides when to give up, and a process
+          // that exits on a database blip turns it into a crash loop.
+          const delayMs = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5));
+          logger.warn({ err, attempt, retryInMs: delayMs }, "start-up failed; retrying");
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+      }
     },
 
-    async stop(graceMs = 10_000) {
-      let how: "clean" | "forced" = "clean";
-      if (server) how = await shutdownGrpcServer(server, graceMs);
-      await drainService?.();
-      await database?.close();
-      logger.info({ how }, "stopped");
-      return how;
+    stop() {
+      stopping ??= (async () => {
+        const began = performance.now();
+        health.update({ shuttingDown: true });
+        // Keep serving while load balancers and endpoints notice readiness went away.
+        if (deps && config.shutdown.graceMs > 0) {
+          await new Promise((r) => setTimeout(r, config.shutdown.graceMs));
+        }
+        grpcHealth.endWatches();
+        const how = await shutdownGrpcServer(server, config.shutdown.deadlineMs, () => {
+          logger.warn("shutdown deadline reached; ending open streams with UNAVAILABLE");
+          handlers.abortStreams();
+        });
+        await ingest?.drain();
+        for (const m of monitors) m.stop();
+        const snapshot = await metrics.registry.metrics();
+        await metricsServer.close();
+        await database?.close();
+        logger.info(
+          { how, ms: Math.round(performance.now() - began), metricsBytes: snapshot.length },
+          how === "clean" ? "stopped cleanly" : "stopped at the deadline",
+        );
+        return how;
+      })();
+      return stopping;
     },
   };
 }

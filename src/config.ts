@@ -37,6 +37,16 @@ const envSchema = z.object({
   UNARY_MAX_CONCURRENT_WRITES: positiveInt(100).default(4),
   AUTH_CACHE_TTL_SECONDS: integer(0, 3600).default(30),
   DEV_API_KEY_ON_EMPTY: bool.default(true),
+  METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+  METRICS_PORT: port.default(9464),
+  METRICS_MAX_TENANT_LABELS: positiveInt(100_000).default(1000),
+  METRICS_MAX_SOURCE_LABELS: positiveInt(10_000).default(100),
+  HEALTH_DB_PING_INTERVAL_MS: positiveInt(600_000).default(5000),
+  HEALTH_DB_PING_TIMEOUT_MS: positiveInt(600_000).default(2000),
+  LIVENESS_MAX_EVENT_LOOP_DELAY_MS: positiveInt(600_000).default(5000),
+  SHUTDOWN_GRACE_MS: integer(0, 600_000).default(5000),
+  SHUTDOWN_DEADLINE_MS: integer(0, 600_000).default(20_000),
+  GIT_COMMIT: z.string().default("unknown"),
 });
 
 /** The parsed, frozen configuration that `createApp` takes. */
@@ -57,6 +67,24 @@ export interface Config {
     readonly unaryMaxConcurrentWrites: number;
   };
   readonly auth: { readonly cacheTtlSeconds: number; readonly devKeyOnEmpty: boolean };
+  readonly metrics: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxTenantLabels: number;
+    readonly maxSourceLabels: number;
+    readonly commit: string;
+  };
+  readonly health: {
+    readonly dbPingIntervalMs: number;
+    readonly dbPingTimeoutMs: number;
+    readonly maxEventLoopDelayMs: number;
+  };
+  readonly shutdown: {
+    /** How long to keep serving after readiness flips, so load balancers stop sending. */
+    readonly graceMs: number;
+    /** How long in-flight calls may take to finish after new calls stop being accepted. */
+    readonly deadlineMs: number;
+  };
 }
 
 /** Thrown when the environment does not parse; the message names every bad variable. */
@@ -89,6 +117,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unaryMaxConcurrentWrites: e.UNARY_MAX_CONCURRENT_WRITES,
     },
     auth: { cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS, devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY },
+    metrics: {
+      host: e.METRICS_HOST,
+      port: e.METRICS_PORT,
+      maxTenantLabels: e.METRICS_MAX_TENANT_LABELS,
+      maxSourceLabels: e.METRICS_MAX_SOURCE_LABELS,
+      commit: e.GIT_COMMIT,
+    },
+    health: {
+      dbPingIntervalMs: e.HEALTH_DB_PING_INTERVAL_MS,
+      dbPingTimeoutMs: e.HEALTH_DB_PING_TIMEOUT_MS,
+      maxEventLoopDelayMs: e.LIVENESS_MAX_EVENT_LOOP_DELAY_MS,
+    },
+    shutdown: { graceMs: e.SHUTDOWN_GRACE_MS, deadlineMs: e.SHUTDOWN_DEADLINE_MS },
   } satisfies Config);
 }
 

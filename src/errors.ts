@@ -51,6 +51,14 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
+/** The server has not finished starting (database not reached yet): UNAVAILABLE, retry. */
+export class NotReadyError extends Error {
+  override readonly name = "NotReadyError";
+  constructor() {
+    super("server is starting; retry shortly");
+  }
+}
+
 /** The server is shutting down and takes no new work: UNAVAILABLE, retry elsewhere. */
 export class ShuttingDownError extends Error {
   override readonly name = "ShuttingDownError";

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     await app.start();
   } catch (err) {
     logger.fatal({ err }, "start failed");
-    await app.stop(0).catch(() => {});
+    await app.stop().catch(() => {});
     process.exit(1);
   }
 }

@@ -1,5 +1,10 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  type ServerInterceptor,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { addReflection } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
@@ -9,15 +14,22 @@ export interface ServiceBinding {
   readonly handlers: UntypedServiceImplementation;
 }
 
-/** Builds the grpc-js server with the given services and server reflection for them. */
+/**
+ * Builds the grpc-js server with the given services, server reflection for them, and any extra
+ * services (health) that register themselves.
+ */
 export function createGrpcServer(options: {
   bindings: readonly ServiceBinding[];
   maxMessageBytes: number;
+  interceptors?: ServerInterceptor[];
+  extraServices?: (server: Server) => void;
 }): Server {
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": 16 * 1024 * 1024,
+    interceptors: options.interceptors ?? [],
   });
+  options.extraServices?.(server);
   for (const { service, handlers } of options.bindings) {
     server.addService(toGrpcServiceDefinition(service), handlers);
   }
@@ -39,16 +51,28 @@ export function bindGrpcServer(server: Server, host: string, port: number): Prom
   });
 }
 
-/** Stops the server: lets calls in flight finish for up to `graceMs`, then cancels the rest. */
-export function shutdownGrpcServer(server: Server, graceMs: number): Promise<"clean" | "forced"> {
+/** How long handlers get to answer after `onDeadline` before the transport is cut. */
+const ABORT_ANSWER_MS = 1_000;
+
+/**
+ * Stops taking new calls and lets calls in flight finish. At `deadlineMs`, `onDeadline` runs (to
+ * end open streams with a proper status) and, a moment later, whatever is left is cancelled.
+ */
+export function shutdownGrpcServer(
+  server: Server,
+  deadlineMs: number,
+  onDeadline: () => void,
+): Promise<"clean" | "forced"> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve("forced");
-    }, graceMs);
+    let forced = false;
+    const deadline = setTimeout(() => {
+      forced = true;
+      onDeadline();
+      setTimeout(() => server.forceShutdown(), ABORT_ANSWER_MS).unref();
+    }, deadlineMs);
     server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve("clean");
+      clearTimeout(deadline);
+      resolve(forced ? "forced" : "clean");
     });
   });
 }

@@ -8,6 +8,7 @@ import {
   DependencyUnavailableError,
   IdempotencyConflictError,
   MalformedMessageError,
+  NotReadyError,
   ShuttingDownError,
   ValidationError,
 } from "../errors.js";
@@ -45,6 +46,7 @@ export function toGrpcError(err: unknown): GrpcError {
   }
   if (err instanceof DependencyUnavailableError) return unavailable(err.message, err.retryAfterMs);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 0);
+  if (err instanceof NotReadyError) return unavailable(err.message, DB_RETRY_AFTER_MS);
   if (isTransientDbError(err)) {
     return unavailable(
       "storage unavailable; retry with the same idempotency key",

@@ -11,7 +11,7 @@ import type {
   IngestStreamResponse,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
-import { MalformedMessageError } from "../errors.js";
+import { MalformedMessageError, NotReadyError, ShuttingDownError } from "../errors.js";
 import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
@@ -22,17 +22,37 @@ import type { IngestService } from "./service.js";
 
 type Request = Received<IngestRequest> | DecodeFailure;
 
+/** What the handlers need once the app has finished starting. */
+export interface IngestDeps {
+  readonly service: IngestService;
+  readonly authenticator: Authenticator;
+}
+
+/** The ingest handlers, and the means to end open streams when shutdown runs out of time. */
+export interface IngestHandlers {
+  readonly implementation: UntypedServiceImplementation;
+  /** Ends every open stream with UNAVAILABLE; nothing uncommitted is acknowledged. */
+  abortStreams(): void;
+}
+
 /**
  * The gRPC face of the ingest service: reads metadata, authenticates, maps proto to domain and
  * back, turns every failure into a precise status, and logs one line per call (no sale contents,
- * no keys, no customer data).
+ * no keys, no customer data). `deps()` is undefined until the app has started; calls before then
+ * get UNAVAILABLE, so the port can be bound (and probed) while the database is still coming up.
  */
-export function createIngestHandlers(deps: {
-  service: IngestService;
-  authenticator: Authenticator;
+export function createIngestHandlers(options: {
+  deps: () => IngestDeps | undefined;
   logger: Logger;
-}): UntypedServiceImplementation {
-  const { service, authenticator, logger } = deps;
+  onStreamFinished?: (code: status, seconds: number) => void;
+}): IngestHandlers {
+  const { logger } = options;
+  const openStreams = new Set<ServerReadableStream<Request, IngestStreamResponse>>();
+  const ready = (): IngestDeps => {
+    const deps = options.deps();
+    if (!deps) throw new NotReadyError();
+    return deps;
+  };
 
   const ingest = async (
     call: ServerUnaryCall<Request, IngestResponse>,
@@ -41,12 +61,14 @@ export function createIngestHandlers(deps: {
     const started = performance.now();
     let tenant: string | undefined;
     try {
+      const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata));
       tenant = principal.tenantId;
       const key = readIdempotencyKey(call.metadata);
       const request = call.request;
-      if (request instanceof DecodeFailure)
+      if (request instanceof DecodeFailure) {
         throw new MalformedMessageError({ cause: request.cause });
+      }
       const result = await service.ingest(
         principal.tenantId,
         request.message.sale,
@@ -72,10 +94,13 @@ export function createIngestHandlers(deps: {
     const started = performance.now();
     let tenant: string | undefined;
     let progress: (() => object) | undefined;
+    openStreams.add(call);
     // A client that vanishes without half-closing would leave the read loop waiting forever;
     // destroying the stream ends the loop, and nothing unacknowledged is reported as stored.
     call.on("cancelled", () => call.destroy());
+    let code = status.OK;
     try {
+      const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata));
       tenant = principal.tenantId;
       const session = service.openStream(principal.tenantId, readIdempotencyKey(call.metadata));
@@ -103,6 +128,7 @@ export function createIngestHandlers(deps: {
       const error = call.cancelled
         ? { ...toGrpcError(err), code: status.CANCELLED, details: "cancelled by client" }
         : toGrpcError(err);
+      code = error.code;
       callback(error);
       logCallError(logger, err, error.code, {
         method: "IngestStream",
@@ -110,10 +136,20 @@ export function createIngestHandlers(deps: {
         ms: elapsed(started),
         ...progress?.(),
       });
+    } finally {
+      openStreams.delete(call);
+      options.onStreamFinished?.(code, (performance.now() - started) / 1000);
     }
   };
 
-  return { Ingest: ingest, IngestStream: ingestStream };
+  return {
+    implementation: { Ingest: ingest, IngestStream: ingestStream },
+    abortStreams() {
+      // Destroying the request stream ends the read loop with this error; the handler answers
+      // UNAVAILABLE, and batches not yet committed are never counted as stored.
+      for (const call of openStreams) call.destroy(new ShuttingDownError());
+    },
+  };
 }
 
 function elapsed(started: number): number {
@@ -122,7 +158,12 @@ function elapsed(started: number): number {
 
 function logCallError(logger: Logger, err: unknown, code: status, fields: object): void {
   const line = { ...fields, code: status[code] };
-  if (code === status.INTERNAL || code === status.UNAVAILABLE) {
+  if (
+    code === status.INTERNAL ||
+    (code === status.UNAVAILABLE &&
+      !(err instanceof NotReadyError) &&
+      !(err instanceof ShuttingDownError))
+  ) {
     // The cause (a driver error, a bug) is for operators only; the client got a safe message.
     logger.error({ ...line, err }, "call failed");
   } else {

@@ -70,8 +70,22 @@ export interface IngestService {
 /** At most this many rejections are listed in a stream's answer; the rest are only counted. */
 export const MAX_LISTED_REJECTIONS = 1_000;
 
+/** Where the service reports what it did (metrics). */
+export interface IngestObserver {
+  records(
+    tenantId: string,
+    source: string,
+    outcome: "accepted" | "duplicate" | "rejected",
+    count: number,
+  ): void;
+  batch(path: "unary" | "stream", size: number): void;
+}
+
+const NO_OBSERVER: IngestObserver = { records() {}, batch() {} };
+
 export interface IngestServiceOptions {
   readonly db: Kysely<Database>;
+  readonly observer?: IngestObserver;
   readonly limits: ValidationLimits;
   readonly streamBatchSize: number;
   readonly unaryBatchSize: number;
@@ -81,22 +95,34 @@ export interface IngestServiceOptions {
 /** Builds the ingest service over a database. */
 export function createIngestService(options: IngestServiceOptions): IngestService {
   const { db, limits } = options;
+  const observer = options.observer ?? NO_OBSERVER;
+  const writes = new InFlight();
   const unaryWrites = createBatcher<SaleRow, StoredSale>({
     maxBatch: options.unaryBatchSize,
     maxConcurrent: options.unaryMaxConcurrentWrites,
-    write: (rows) => writeSaleBatch(db, rows),
+    write: (rows) => {
+      observer.batch("unary", rows.length);
+      return writes.track(writeSaleBatch(db, rows));
+    },
   });
 
   return {
     async ingest(tenantId, sale, idempotencyKey, saleBytes) {
       const violations = validateSale(sale, limits);
-      if (violations.length > 0 || !sale) throw new ValidationError(violations);
+      if (violations.length > 0 || !sale) {
+        observer.records(tenantId, sale?.source ?? "", "rejected", 1);
+        throw new ValidationError(violations);
+      }
       const fingerprint = fingerprintSale(sale, saleBytes);
       const key = idempotencyKey ?? contentKey(fingerprint.hash);
       const stored = await unaryWrites.submit(
         toSaleRow(tenantId, key, uuidv7(), fingerprint, sale),
       );
-      if (stored.payloadHash !== fingerprint.hash) throw new IdempotencyConflictError(key);
+      if (stored.payloadHash !== fingerprint.hash) {
+        observer.records(tenantId, sale.source, "rejected", 1);
+        throw new IdempotencyConflictError(key);
+      }
+      observer.records(tenantId, sale.source, stored.inserted ? "accepted" : "duplicate", 1);
       return {
         recordId: stored.id,
         outcome: stored.inserted ? "accepted" : "duplicate",
@@ -105,10 +131,37 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       };
     },
     openStream(tenantId, streamKey) {
-      return new Session(db, limits, options.streamBatchSize, tenantId, streamKey);
+      return new Session(
+        db,
+        limits,
+        options.streamBatchSize,
+        tenantId,
+        streamKey,
+        observer,
+        writes,
+      );
     },
-    drain: () => unaryWrites.drain(),
+    async drain() {
+      await unaryWrites.drain();
+      await writes.settled();
+    },
   };
+}
+
+/** Tracks database writes in flight, so shutdown closes the pool only after the last one. */
+class InFlight {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    const forget = () => this.pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
 }
 
 /**
@@ -133,6 +186,8 @@ class Session implements StreamSession {
     private readonly batchSize: number,
     private readonly tenantId: string,
     private readonly streamKey: string | undefined,
+    private readonly observer: IngestObserver,
+    private readonly writes: InFlight,
   ) {}
 
   async add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void> {
@@ -140,6 +195,7 @@ class Session implements StreamSession {
     const violations = validateSale(sale, this.limits);
     if (violations.length > 0 || !sale) {
       const first = violations[0];
+      this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
       this.reject(offset, "invalid_argument", first?.description ?? "invalid", first?.field ?? "");
       return;
     }
@@ -183,28 +239,48 @@ class Session implements StreamSession {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.inFlight = this.write(batch);
+    this.inFlight = this.writes.track(this.write(batch));
     // Keep a rejection from going unhandled while nobody awaits it yet; it is re-awaited above.
     this.inFlight.catch(() => {});
   }
 
   private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
+    this.observer.batch("stream", batch.length);
     const stored = await writeSaleBatch(
       this.db,
       batch.map((b) => b.row),
     );
+    // Counted per source, then reported once per batch: metrics stay off the per-record path.
+    const counts = new Map<string, number>();
+    const count = (source: string, outcome: string) => {
+      const k = `${outcome}\u0000${source}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    };
     batch.forEach(({ offset, row }, i) => {
       const s = stored[i] as StoredSale;
       if (s.payloadHash !== row.payloadHash) {
+        count(row.source, "rejected");
         this.reject(
           offset,
           "idempotency_conflict",
           `idempotency key ${row.idempotencyKey} was already used for a different sale`,
           "",
         );
-      } else if (s.inserted) this.accepted++;
-      else this.duplicate++;
+      } else if (s.inserted) {
+        count(row.source, "accepted");
+        this.accepted++;
+      } else {
+        count(row.source, "duplicate");
+        this.duplicate++;
+      }
     });
+    for (const [k, n] of counts) {
+      const [outcome, source] = k.split("\u0000") as [
+        "accepted" | "duplicate" | "rejected",
+        string,
+      ];
+      this.observer.records(this.tenantId, source, outcome, n);
+    }
   }
 
   private reject(offset: number, reason: RejectionReason, message: string, field: string): void {

@@ -1,6 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import type { ColumnType, Generated } from "kysely";
-import { Kysely, PostgresDialect, type Transaction } from "kysely";
+import { Kysely, type LogEvent, PostgresDialect, type Transaction } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
 import { PGliteDialect } from "./pglite-dialect.js";
@@ -45,11 +45,21 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** Told about every query: its SQL, how long it took, whether it failed. */
+export type QueryObserver = (sql: string, durationMs: number, failed: boolean) => void;
+
 /**
  * Opens the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in a
  * data directory (in memory when `dataDir` is undefined, as some tests want).
  */
-export async function createDatabase(config: Config["database"]): Promise<DatabaseHandle> {
+export async function createDatabase(
+  config: Config["database"],
+  onQuery?: QueryObserver,
+): Promise<DatabaseHandle> {
+  const log = onQuery
+    ? (event: LogEvent) =>
+        onQuery(event.query.sql, event.queryDurationMillis, event.level === "error")
+    : undefined;
   if (config.kind === "postgres") {
     const pool = new pg.Pool({
       connectionString: config.url,
@@ -62,11 +72,14 @@ export async function createDatabase(config: Config["database"]): Promise<Databa
     // An idle client that loses its server emits 'error' on the pool; without a listener that
     // would crash the process. The next query reports the failure instead.
     pool.on("error", () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      ...(log && { log }),
+    });
     return { db, kind: "postgres", pool, close: () => db.destroy() };
   }
   const pglite = config.dataDir === undefined ? new PGlite() : new PGlite(config.dataDir);
   await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log && { log }) });
   return { db, kind: "pglite", pool: undefined, close: () => db.destroy() };
 }

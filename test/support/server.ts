@@ -22,6 +22,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
     batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
     auth: { cacheTtlSeconds: 30, devKeyOnEmpty: false },
+    metrics: {
+      host: "127.0.0.1",
+      port: 0,
+      maxTenantLabels: 1000,
+      maxSourceLabels: 100,
+      commit: "test",
+    },
+    health: { dbPingIntervalMs: 200, dbPingTimeoutMs: 500, maxEventLoopDelayMs: 5000 },
+    shutdown: { graceMs: 0, deadlineMs: 2000 },
     ...overrides,
   };
 }
@@ -76,7 +85,7 @@ export async function startTestServer(
     app,
     client: () => createClient(IngestService, transport),
     async stop() {
-      await app.stop(2_000);
+      await app.stop();
       await testDb?.drop();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

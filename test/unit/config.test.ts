@@ -22,6 +22,15 @@ describe("loadConfig", () => {
       limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
       batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
       auth: { cacheTtlSeconds: 30, devKeyOnEmpty: true },
+      metrics: {
+        host: "0.0.0.0",
+        port: 9464,
+        maxTenantLabels: 1000,
+        maxSourceLabels: 100,
+        commit: "unknown",
+      },
+      health: { dbPingIntervalMs: 5000, dbPingTimeoutMs: 2000, maxEventLoopDelayMs: 5000 },
+      shutdown: { graceMs: 5000, deadlineMs: 20_000 },
     });
   });
 
@@ -44,6 +53,16 @@ describe("loadConfig", () => {
       UNARY_MAX_CONCURRENT_WRITES: "8",
       AUTH_CACHE_TTL_SECONDS: "5",
       DEV_API_KEY_ON_EMPTY: "no",
+      METRICS_HOST: "127.0.0.2",
+      METRICS_PORT: "9000",
+      METRICS_MAX_TENANT_LABELS: "10",
+      METRICS_MAX_SOURCE_LABELS: "5",
+      GIT_COMMIT: "abc123",
+      HEALTH_DB_PING_INTERVAL_MS: "1000",
+      HEALTH_DB_PING_TIMEOUT_MS: "300",
+      LIVENESS_MAX_EVENT_LOOP_DELAY_MS: "2500",
+      SHUTDOWN_GRACE_MS: "0",
+      SHUTDOWN_DEADLINE_MS: "9000",
     });
     expect(config).toEqual({
       grpc: { host: "127.0.0.1", port: 6000, maxMessageBytes: 2048 },
@@ -53,6 +72,15 @@ describe("loadConfig", () => {
       limits: { maxLineItems: 50, maxFutureSkewSeconds: 0 },
       batching: { streamBatchSize: 100, unaryBatchSize: 64, unaryMaxConcurrentWrites: 8 },
       auth: { cacheTtlSeconds: 5, devKeyOnEmpty: false },
+      metrics: {
+        host: "127.0.0.2",
+        port: 9000,
+        maxTenantLabels: 10,
+        maxSourceLabels: 5,
+        commit: "abc123",
+      },
+      health: { dbPingIntervalMs: 1000, dbPingTimeoutMs: 300, maxEventLoopDelayMs: 2500 },
+      shutdown: { graceMs: 0, deadlineMs: 9000 },
     });
   });
 

@@ -1,0 +1,169 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
+import { createLabelCap } from "./label-cap.js";
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Every metric the service exports, registered once on the app's own registry. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly grpcStarted: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
+  readonly grpcHandled: Counter<"grpc_type" | "grpc_service" | "grpc_method" | "grpc_code">;
+  readonly grpcMsgReceived: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
+  readonly grpcMsgSent: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
+  readonly grpcHandlingSeconds: Histogram<"grpc_type" | "grpc_service" | "grpc_method">;
+  readonly ingestRecords: Counter<"tenant" | "source" | "outcome">;
+  readonly ingestDedup: Counter<"tenant" | "source">;
+  readonly ingestBatchSize: Histogram<"path">;
+  readonly ingestStreamSeconds: Histogram<"code">;
+  readonly dbQuerySeconds: Histogram<"operation" | "result">;
+  readonly healthStatus: Gauge<"service">;
+  /** Caps the tenant label's cardinality. */
+  readonly tenantLabel: (tenant: string) => string;
+  /** Caps the source label's cardinality. */
+  readonly sourceLabel: (source: string) => string;
+}
+
+export interface MetricsOptions {
+  readonly maxTenantLabels: number;
+  readonly maxSourceLabels: number;
+  readonly build: { readonly version: string; readonly commit: string };
+  /** Pool counters read at scrape time; undefined when there is no pool (PGlite). */
+  readonly pool?: () => { total: number; idle: number; waiting: number };
+}
+
+/**
+ * Creates the service's metrics on `registry`. Names and labels of the gRPC metrics are those of
+ * go-grpc-prometheus, so existing Grafana dashboards work unchanged. Called once per app: two
+ * apps in one process (as in tests) use two registries and never collide.
+ */
+export function createMetrics(registry: Registry, options: MetricsOptions): Metrics {
+  const registers = [registry];
+  const grpcLabels = ["grpc_type", "grpc_service", "grpc_method"] as const;
+  collectDefaultMetrics({ register: registry });
+
+  new Gauge({
+    name: "build_info",
+    help: "Build information; the value is always 1.",
+    labelNames: ["version", "commit", "node"],
+    registers,
+  }).set(
+    { version: options.build.version, commit: options.build.commit, node: process.version },
+    1,
+  );
+
+  const pool = options.pool;
+  if (pool) {
+    type PoolCounts = { total: number; idle: number; waiting: number };
+    const poolGauge = (name: string, help: string, read: (p: PoolCounts) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(pool()));
+        },
+      });
+    poolGauge(
+      "db_pool_connections_in_use",
+      "Pool connections checked out.",
+      (p) => p.total - p.idle,
+    );
+    poolGauge("db_pool_connections_idle", "Pool connections open and idle.", (p) => p.idle);
+    poolGauge(
+      "db_pool_requests_waiting",
+      "Queries waiting for a pool connection.",
+      (p) => p.waiting,
+    );
+  }
+
+  return {
+    registry,
+    grpcStarted: new Counter({
+      name: "grpc_server_started_total",
+      help: "Total number of RPCs started on the server.",
+      labelNames: grpcLabels,
+      registers,
+    }),
+    grpcHandled: new Counter({
+      name: "grpc_server_handled_total",
+      help: "Total number of RPCs completed on the server, regardless of success or failure.",
+      labelNames: [...grpcLabels, "grpc_code"],
+      registers,
+    }),
+    grpcMsgReceived: new Counter({
+      name: "grpc_server_msg_received_total",
+      help: "Total number of RPC stream messages received on the server.",
+      labelNames: grpcLabels,
+      registers,
+    }),
+    grpcMsgSent: new Counter({
+      name: "grpc_server_msg_sent_total",
+      help: "Total number of gRPC stream messages sent by the server.",
+      labelNames: grpcLabels,
+      registers,
+    }),
+    grpcHandlingSeconds: new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+      labelNames: grpcLabels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    ingestRecords: new Counter({
+      name: "ingest_records_total",
+      help: "Sales records ingested, by outcome (accepted, duplicate, rejected).",
+      labelNames: ["tenant", "source", "outcome"],
+      registers,
+    }),
+    ingestDedup: new Counter({
+      name: "ingest_dedup_total",
+      help: "Sales records answered as duplicates of an earlier write with the same key.",
+      labelNames: ["tenant", "source"],
+      registers,
+    }),
+    ingestBatchSize: new Histogram({
+      name: "ingest_batch_size",
+      help: "Rows per INSERT statement, by path (unary group commit or stream batch).",
+      labelNames: ["path"],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
+    ingestStreamSeconds: new Histogram({
+      name: "ingest_stream_duration_seconds",
+      help: "Duration of IngestStream calls, by gRPC code.",
+      labelNames: ["code"],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+      registers,
+    }),
+    dbQuerySeconds: new Histogram({
+      name: "db_query_duration_seconds",
+      help: "Duration of database queries, by operation and result (ok, error).",
+      labelNames: ["operation", "result"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    healthStatus: new Gauge({
+      name: "health_status",
+      help: "1 when the grpc.health.v1 service name is SERVING, else 0.",
+      labelNames: ["service"],
+      registers,
+    }),
+    tenantLabel: createLabelCap(options.maxTenantLabels),
+    sourceLabel: createLabelCap(options.maxSourceLabels),
+  };
+}
+
+/**
+ * A bounded operation name for a SQL statement: the verb and the table, e.g. "insert_sales".
+ * The service runs a fixed set of statements, so this never grows with traffic.
+ */
+export function queryOperation(sqlText: string): string {
+  const text = sqlText.trimStart().toLowerCase();
+  const verb = /^(\w+)/.exec(text)?.[1] ?? "query";
+  const table =
+    /\b(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?/.exec(text)?.[1] ??
+    /\bjoin\s+"?(\w+)"?\s+\w+\s+on\b/.exec(text)?.[1] ??
+    /\bfrom\s+"?(\w+)"?/.exec(text)?.[1];
+  if (/^select 1\s*$/.test(text)) return "ping";
+  return table ? `${verb}_${table}` : verb;
+}
