@@ -1,0 +1,58 @@
+import { type Client, credentials, makeClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import { service as healthService } from "grpc-health-check";
+
+const HealthClient = makeClientConstructor(healthService, "grpc.health.v1.Health");
+
+/** A grpc.health.v1 client, as a Kubernetes gRPC probe or grpc_health_probe would call it. */
+export interface HealthProbe {
+  /** The status of `service`, or the gRPC error code when the call fails. */
+  check(service: string): Promise<string | number>;
+  /** Opens a Watch and collects every status it streams. */
+  watch(service: string): { statuses: string[]; cancel(): void; ended: Promise<void> };
+  close(): void;
+}
+
+export function healthProbe(port: number): HealthProbe {
+  const client = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as Client & {
+    check(...args: unknown[]): void;
+    watch(request: { service: string }): NodeJS.EventEmitter & { cancel(): void };
+  };
+  return {
+    check(service) {
+      return new Promise((resolve) => {
+        client.check(
+          { service },
+          { deadline: Date.now() + 2_000 },
+          (err: ServiceError | null, res: { status: string }) =>
+            resolve(err ? err.code : res.status),
+        );
+      });
+    },
+    watch(service) {
+      const statuses: string[] = [];
+      const call = client.watch({ service });
+      call.on("data", (res: { status: string }) => statuses.push(res.status));
+      const ended = new Promise<void>((resolve) => {
+        call.on("end", resolve);
+        call.on("error", () => resolve());
+      });
+      return { statuses, cancel: () => call.cancel(), ended };
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Polls until `read` returns `expected` or `timeoutMs` passes; returns the last value read. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  expected: T,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let value = await read();
+  while (value !== expected && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}

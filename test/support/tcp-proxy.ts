@@ -1,0 +1,57 @@
+import type { AddressInfo } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+/** A TCP proxy between the server and a dependency, which a test can cut and heal. */
+export interface TcpProxy {
+  readonly port: number;
+  /** Drops every open connection and refuses new ones (resets them on accept). */
+  cut(): void;
+  /** Lets connections through again. */
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a proxy on an ephemeral loopback port forwarding to `target`. Cutting it is what a
+ * network partition or a dead database looks like to the service: sockets die mid-query and
+ * reconnects fail.
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  let open = true;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    if (!open) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      open = false;
+      for (const s of sockets) s.resetAndDestroy();
+      sockets.clear();
+    },
+    heal() {
+      open = true;
+    },
+    close() {
+      open = false;
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
