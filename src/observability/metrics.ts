@@ -40,6 +40,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
   const registers = [registry];
   const grpcLabels = ["grpc_type", "grpc_service", "grpc_method"] as const;
   collectDefaultMetrics({ register: registry });
+  dropMisnamedDefaults(registry);
 
   new Gauge({
     name: "build_info",
@@ -151,6 +152,21 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
     tenantLabel: createLabelCap(options.maxTenantLabels),
     sourceLabel: createLabelCap(options.maxSourceLabels),
   };
+}
+
+/**
+ * prom-client's defaults export three gauges named `*_total`, a suffix Prometheus reserves for
+ * counters, so `promtool check metrics` rejects them. Their per-type siblings
+ * (`nodejs_active_handles{type}` and so on) carry the same information and stay.
+ */
+function dropMisnamedDefaults(registry: Registry): void {
+  for (const name of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
+    registry.removeSingleMetric(name);
+  }
 }
 
 /**

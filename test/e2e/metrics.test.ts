@@ -1,0 +1,176 @@
+import { spawnSync } from "node:child_process";
+import { create } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { createApp } from "../../src/app.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { makeSale } from "../support/fixtures.js";
+import { sampleValue } from "../support/prometheus-text.js";
+import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
+
+let server: TestServer;
+let metricsUrl: string;
+
+beforeAll(async () => {
+  // One tenant label allowed: the second tenant must collapse into "other".
+  server = await startTestServer({
+    database: "postgres",
+    config: {
+      metrics: {
+        host: "127.0.0.1",
+        port: 0,
+        maxTenantLabels: 1,
+        maxSourceLabels: 100,
+        commit: "abc123",
+      },
+    },
+  });
+  metricsUrl = `http://127.0.0.1:${(await server.app.listening).metricsPort}/metrics`;
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const scrape = async () => {
+  const res = await fetch(metricsUrl);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  return res.text();
+};
+const unary = {
+  grpc_service: "pos.ingest.v1.IngestService",
+  grpc_method: "Ingest",
+  grpc_type: "unary",
+};
+const stream = {
+  grpc_service: "pos.ingest.v1.IngestService",
+  grpc_method: "IngestStream",
+  grpc_type: "client_stream",
+};
+
+describe("/metrics", () => {
+  it("counts calls, messages, records and queries, before and after traffic", async () => {
+    const before = await scrape();
+    expect(sampleValue(before, "grpc_server_started_total", unary)).toBeUndefined();
+    expect(sampleValue(before, "health_status", { service: "readiness" })).toBe(1);
+    expect(
+      sampleValue(before, "build_info", {
+        version: "0.1.0",
+        commit: "abc123",
+        node: process.version,
+      }),
+    ).toBe(1);
+
+    const client = server.client();
+    const acme = server.keys.acme;
+    for (let i = 0; i < 5; i++) await client.ingest({ sale: makeSale() }, auth(acme, `m-${i}`));
+    const first = makeSale();
+    await client.ingest({ sale: first }, auth(acme, "m-dup"));
+    await client.ingest({ sale: first }, auth(acme, "m-dup"));
+    await client.ingest({ sale: first }, auth(acme, "m-dup"));
+    await expect(
+      client.ingest({ sale: makeSale({ currency: "??" }) }, auth(acme)),
+    ).rejects.toThrow();
+    async function* records() {
+      for (let i = 0; i < 100; i++) {
+        yield create(IngestRequestSchema, {
+          sale: i % 50 === 7 ? makeSale({ locationId: "" }) : makeSale(),
+        });
+      }
+    }
+    await client.ingestStream(records(), auth(server.keys.globex, "m-stream"));
+
+    const after = await scrape();
+    expect(sampleValue(after, "grpc_server_started_total", unary)).toBe(9);
+    expect(sampleValue(after, "grpc_server_handled_total", { ...unary, grpc_code: "OK" })).toBe(8);
+    expect(
+      sampleValue(after, "grpc_server_handled_total", { ...unary, grpc_code: "INVALID_ARGUMENT" }),
+    ).toBe(1);
+    expect(sampleValue(after, "grpc_server_msg_received_total", unary)).toBe(9);
+    expect(sampleValue(after, "grpc_server_msg_sent_total", unary)).toBe(8);
+    expect(sampleValue(after, "grpc_server_handling_seconds_count", unary)).toBe(9);
+    expect(sampleValue(after, "grpc_server_started_total", stream)).toBe(1);
+    expect(sampleValue(after, "grpc_server_handled_total", { ...stream, grpc_code: "OK" })).toBe(1);
+    expect(sampleValue(after, "grpc_server_msg_received_total", stream)).toBe(100);
+
+    const acmeLabels = { tenant: "acme", source: "acme-pos" };
+    expect(sampleValue(after, "ingest_records_total", { ...acmeLabels, outcome: "accepted" })).toBe(
+      6,
+    );
+    expect(
+      sampleValue(after, "ingest_records_total", { ...acmeLabels, outcome: "duplicate" }),
+    ).toBe(2);
+    expect(sampleValue(after, "ingest_records_total", { ...acmeLabels, outcome: "rejected" })).toBe(
+      1,
+    );
+    expect(sampleValue(after, "ingest_dedup_total", acmeLabels)).toBe(2);
+    // The second tenant is over the label budget: it is counted, under "other".
+    const other = { tenant: "other", source: "acme-pos" };
+    expect(sampleValue(after, "ingest_records_total", { ...other, outcome: "accepted" })).toBe(98);
+    expect(sampleValue(after, "ingest_records_total", { ...other, outcome: "rejected" })).toBe(2);
+    expect(after).not.toContain('tenant="globex"');
+
+    expect(
+      sampleValue(after, "ingest_batch_size_count", { path: "stream" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(after, "ingest_batch_size_sum", { path: "stream" })).toBe(98);
+    expect(sampleValue(after, "ingest_batch_size_sum", { path: "unary" })).toBe(8);
+    expect(sampleValue(after, "ingest_stream_duration_seconds_count", { code: "0" })).toBe(1);
+    expect(
+      sampleValue(after, "db_query_duration_seconds_count", {
+        operation: "insert_sales",
+        result: "ok",
+      }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sampleValue(after, "db_query_duration_seconds_count", {
+        operation: "select_sales",
+        result: "ok",
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(after, "db_query_duration_seconds_count", {
+        operation: "select_api_keys",
+        result: "ok",
+      }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(after, "db_pool_connections_idle")).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(after, "db_pool_requests_waiting")).toBe(0);
+    expect(sampleValue(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    // No key or id ever becomes a label.
+    expect(after).not.toContain("m-dup");
+    expect(after).not.toContain(acme);
+  });
+
+  it("passes promtool check metrics", async () => {
+    const promtool = spawnSync("promtool", ["--version"]);
+    // .ci/run installs Debian's prometheus package, which ships promtool; fail loudly without it.
+    expect(promtool.error, "promtool not on PATH: apt-get install prometheus").toBeUndefined();
+    const result = spawnSync("promtool", ["check", "metrics"], {
+      input: await scrape(),
+      encoding: "utf8",
+    });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it("serves 404 elsewhere and 405 for writes", async () => {
+    const base = metricsUrl.replace("/metrics", "");
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(metricsUrl, { method: "POST" })).status).toBe(405);
+  });
+});
+
+describe("two apps in one process", () => {
+  it("keep separate registries: no duplicate registration, no shared counts", () => {
+    const a = createApp(testConfig(), createLogger("silent"));
+    const b = createApp(testConfig(), createLogger("silent"));
+    expect(a.metrics.registry).not.toBe(b.metrics.registry);
+    a.metrics.ingestDedup.inc({ tenant: "t", source: "s" }, 3);
+    const count = async (app: typeof a) => (await app.metrics.ingestDedup.get()).values.length;
+    return Promise.all([count(a), count(b)]).then(([inA, inB]) => {
+      expect(inA).toBe(1);
+      expect(inB).toBe(0);
+    });
+  });
+});
