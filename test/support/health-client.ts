@@ -13,7 +13,10 @@ export interface HealthProbe {
 }
 
 export function healthProbe(port: number): HealthProbe {
-  const client = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as Client & {
+  const client = new HealthClient(
+    `127.0.0.1:${port}`,
+    credentials.createInsecure(),
+  ) as unknown as Client & {
     check(...args: unknown[]): void;
     watch(request: { service: string }): NodeJS.EventEmitter & { cancel(): void };
   };
