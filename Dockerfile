@@ -14,7 +14,9 @@ COPY bench ./bench
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# The commit goes into the build_info metric: docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)
+ARG GIT_COMMIT=unknown
+ENV NODE_ENV=production GIT_COMMIT=$GIT_COMMIT
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -24,4 +26,7 @@ RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 # 50051: gRPC (ingest, reflection). 9464: the metrics sidecar (/metrics).
 EXPOSE 50051 9464
+# Liveness over the sidecar's HTTP /livez (Kubernetes uses the native gRPC probes instead).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

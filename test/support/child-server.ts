@@ -57,7 +57,13 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
         () => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      waiters.push({ msg, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      waiters.push({
+        msg,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
       void exited.then(() => reject(new Error(`server exited before logging "${msg}"`)));
     });
   };
