@@ -5,7 +5,9 @@ import { createAuthenticator } from "./auth/authenticator.js";
 import { countActiveApiKeys } from "./auth/key-repository.js";
 import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
+import { RateLimitedError } from "./errors.js";
 import { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc/server.js";
+import { createGrpcCredentials } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
 import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
@@ -16,6 +18,8 @@ import { grpcMetricsInterceptor } from "./observability/grpc-metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics, queryOperation } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
+import { BreakerOpenError, createDbBreaker } from "./resilience/breaker.js";
+import { createTenantRateLimiter, type TenantRateLimiter } from "./resilience/rate-limiter.js";
 import { createDatabase, type DatabaseHandle } from "./storage/database.js";
 import { assertSchemaCurrent, migrateToLatest } from "./storage/migrate.js";
 
@@ -60,6 +64,7 @@ export function createApp(config: Config, logger: Logger): App {
     maxTenantLabels: config.metrics.maxTenantLabels,
     maxSourceLabels: config.metrics.maxSourceLabels,
     build: { version: packageVersion(), commit: config.metrics.commit },
+    limiterBackend: () => limiter?.backend(),
     pool: () => {
       const pool = database?.pool;
       return {
@@ -76,9 +81,24 @@ export function createApp(config: Config, logger: Logger): App {
     metrics.healthStatus.set({ service }, status === "SERVING" ? 1 : 0),
   );
 
+  const breaker = createDbBreaker(config.breaker, logger);
+  metrics.breakerState.set({ name: "database" }, 0);
+  breaker.onStateChange((state) => {
+    health.update({ breakerOpen: state !== "closed" });
+    metrics.breakerState.set({ name: "database" }, { closed: 0, half_open: 1, open: 2 }[state]);
+    metrics.breakerTransitions.inc({ name: "database", to: state });
+  });
+  const guard = <T>(operation: () => Promise<T>) => breaker.run(operation);
+  let limiter: TenantRateLimiter | undefined;
+
   const handlers = createIngestHandlers({
     deps: () => deps,
     logger,
+    streams: {
+      maxPerTenant: config.streams.maxPerTenant,
+      maxDurationMs: config.streams.maxDurationMs,
+      idleTimeoutMs: config.streams.idleTimeoutMs,
+    },
     onStreamFinished: (code, seconds) =>
       metrics.ingestStreamSeconds.observe({ code: String(code) }, seconds),
   });
@@ -86,6 +106,14 @@ export function createApp(config: Config, logger: Logger): App {
   const server = createGrpcServer({
     bindings: [{ service: IngestService, handlers: handlers.implementation }],
     maxMessageBytes: config.grpc.maxMessageBytes,
+    connections: {
+      maxStreamsPerConnection: config.streams.maxPerConnection,
+      keepaliveTimeMs: config.connections.keepaliveTimeMs,
+      keepaliveTimeoutMs: config.connections.keepaliveTimeoutMs,
+      maxAgeMs: config.connections.maxAgeMs,
+      // A connection past its age still gets the shutdown deadline to finish its streams.
+      maxAgeGraceMs: config.shutdown.deadlineMs,
+    },
     interceptors: [grpcMetricsInterceptor(metrics)],
     extraServices: (s) => grpcHealth.addToServer(s),
   });
@@ -123,8 +151,25 @@ export function createApp(config: Config, logger: Logger): App {
       // the service at once. Never happens against a real server (DATABASE_URL).
       logger.warn({ tenant: key.tenantId }, `development API key (shown once): ${key.token}`);
     }
+    limiter ??= createTenantRateLimiter(config.rateLimit, logger);
+    const rateLimiter = limiter;
     ingest = createIngestService({
       db,
+      guard,
+      budget: {
+        async acquire(tenantId, records, maxWaitMs) {
+          try {
+            await rateLimiter.acquire(tenantId, records, maxWaitMs);
+          } catch (err) {
+            if (err instanceof RateLimitedError) {
+              metrics.rateLimited.inc({ tenant: metrics.tenantLabel(tenantId) });
+            }
+            throw err;
+          }
+        },
+      },
+      maxStreamWaitMs: config.rateLimit.maxStreamWaitMs,
+      maxStreamRecords: config.streams.maxRecords,
       limits: config.limits,
       streamBatchSize: config.batching.streamBatchSize,
       unaryBatchSize: config.batching.unaryBatchSize,
@@ -143,7 +188,7 @@ export function createApp(config: Config, logger: Logger): App {
     });
     deps = {
       service: ingest,
-      authenticator: createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds }),
+      authenticator: createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds, guard }),
     };
     monitors.push(
       startDatabasePinger({
@@ -151,6 +196,8 @@ export function createApp(config: Config, logger: Logger): App {
         health,
         intervalMs: config.health.dbPingIntervalMs,
         timeoutMs: config.health.dbPingTimeoutMs,
+        guard,
+        isBreakerOpen: (err) => err instanceof BreakerOpenError,
       }),
     );
     health.update({ started: true, databaseReachable: true });
@@ -165,9 +212,22 @@ export function createApp(config: Config, logger: Logger): App {
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
-      const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
+      const grpcPort = await bindGrpcServer(
+        server,
+        config.grpc.host,
+        config.grpc.port,
+        createGrpcCredentials(config.tls),
+      );
       const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
-      logger.info({ grpcPort, metricsPort, database: config.database.kind }, "listening");
+      logger.info(
+        {
+          grpcPort,
+          metricsPort,
+          database: config.database.kind,
+          tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
+        },
+        "listening",
+      );
       resolveListening({ grpcPort, metricsPort });
 
       for (let attempt = 1; ; attempt++) {
@@ -202,6 +262,8 @@ export function createApp(config: Config, logger: Logger): App {
         });
         await ingest?.drain();
         for (const m of monitors) m.stop();
+        breaker.shutdown();
+        await limiter?.close();
         const snapshot = await metrics.registry.metrics();
         await metricsServer.close();
         await database?.close();

@@ -47,7 +47,62 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(5000),
   SHUTDOWN_DEADLINE_MS: integer(0, 600_000).default(20_000),
   GIT_COMMIT: z.string().default("unknown"),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  TLS_RELOAD_INTERVAL_MS: positiveInt(86_400_000).default(60_000),
+  MAX_STREAM_RECORDS: positiveInt(1_000_000_000).default(10_000_000),
+  MAX_STREAM_DURATION_MS: positiveInt(86_400_000).default(3_600_000),
+  STREAM_IDLE_TIMEOUT_MS: positiveInt(86_400_000).default(30_000),
+  MAX_STREAMS_PER_CONNECTION: positiveInt(10_000).default(100),
+  MAX_STREAMS_PER_TENANT: positiveInt(100_000).default(32),
+  KEEPALIVE_TIME_MS: positiveInt(86_400_000).default(60_000),
+  KEEPALIVE_TIMEOUT_MS: positiveInt(86_400_000).default(20_000),
+  MAX_CONNECTION_AGE_MS: positiveInt(864_000_000).default(1_800_000),
+  BREAKER_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  BREAKER_ERROR_THRESHOLD_PERCENT: positiveInt(100).default(50),
+  BREAKER_VOLUME_THRESHOLD: positiveInt(100_000).default(10),
+  BREAKER_RESET_TIMEOUT_MS: positiveInt(600_000).default(5_000),
+  BREAKER_WINDOW_MS: positiveInt(600_000).default(10_000),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "expected redis://host:port or rediss://host:port")
+    .optional(),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(60_000).default(250),
+  RATE_LIMIT_RECORDS_PER_SECOND: positiveInt(100_000_000).default(2_000),
+  RATE_LIMIT_BURST: integer(0, 1_000_000_000).default(10_000),
+  RATE_LIMIT_TENANT_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return {};
+      try {
+        return tenantOverrides.parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({
+          code: "custom",
+          message: 'expected JSON like {"acme":{"recordsPerSecond":5000,"burst":20000}}',
+        });
+        return z.NEVER;
+      }
+    }),
+  RATE_LIMIT_ON_REDIS_FAILURE: z.enum(["insurance", "closed"]).default("insurance"),
+  RATE_LIMIT_MAX_STREAM_WAIT_MS: integer(0, 600_000).default(5_000),
 });
+
+const tenantOverrides = z.record(
+  z.string(),
+  z.object({
+    recordsPerSecond: z.number().int().min(1),
+    burst: z.number().int().min(0),
+  }),
+);
+
+/** A tenant's rate limit: sustained records per second, plus a burst allowance per 10 s. */
+export interface RateLimit {
+  readonly recordsPerSecond: number;
+  readonly burst: number;
+}
 
 /** The parsed, frozen configuration that `createApp` takes. */
 export interface Config {
@@ -78,6 +133,42 @@ export interface Config {
     readonly dbPingIntervalMs: number;
     readonly dbPingTimeoutMs: number;
     readonly maxEventLoopDelayMs: number;
+  };
+  readonly tls:
+    | {
+        readonly certFile: string;
+        readonly keyFile: string;
+        /** When set, clients must present a certificate signed by this CA (mutual TLS). */
+        readonly clientCaFile: string | undefined;
+        readonly reloadIntervalMs: number;
+      }
+    | undefined;
+  readonly streams: {
+    readonly maxRecords: number;
+    readonly maxDurationMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxPerConnection: number;
+    readonly maxPerTenant: number;
+  };
+  readonly connections: {
+    readonly keepaliveTimeMs: number;
+    readonly keepaliveTimeoutMs: number;
+    readonly maxAgeMs: number;
+  };
+  readonly breaker: {
+    readonly timeoutMs: number;
+    readonly errorThresholdPercent: number;
+    readonly volumeThreshold: number;
+    readonly resetTimeoutMs: number;
+    readonly windowMs: number;
+  };
+  readonly rateLimit: {
+    readonly redisUrl: string | undefined;
+    readonly redisCommandTimeoutMs: number;
+    readonly defaults: RateLimit;
+    readonly tenants: Readonly<Record<string, RateLimit>>;
+    readonly onRedisFailure: "insurance" | "closed";
+    readonly maxStreamWaitMs: number;
   };
   readonly shutdown: {
     /** How long to keep serving after readiness flips, so load balancers stop sending. */
@@ -130,7 +221,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEventLoopDelayMs: e.LIVENESS_MAX_EVENT_LOOP_DELAY_MS,
     },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_MS, deadlineMs: e.SHUTDOWN_DEADLINE_MS },
+    tls: tlsConfig(e),
+    streams: {
+      maxRecords: e.MAX_STREAM_RECORDS,
+      maxDurationMs: e.MAX_STREAM_DURATION_MS,
+      idleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
+      maxPerConnection: e.MAX_STREAMS_PER_CONNECTION,
+      maxPerTenant: e.MAX_STREAMS_PER_TENANT,
+    },
+    connections: {
+      keepaliveTimeMs: e.KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: e.KEEPALIVE_TIMEOUT_MS,
+      maxAgeMs: e.MAX_CONNECTION_AGE_MS,
+    },
+    breaker: {
+      timeoutMs: e.BREAKER_TIMEOUT_MS,
+      errorThresholdPercent: e.BREAKER_ERROR_THRESHOLD_PERCENT,
+      volumeThreshold: e.BREAKER_VOLUME_THRESHOLD,
+      resetTimeoutMs: e.BREAKER_RESET_TIMEOUT_MS,
+      windowMs: e.BREAKER_WINDOW_MS,
+    },
+    rateLimit: {
+      redisUrl: e.REDIS_URL,
+      redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      defaults: { recordsPerSecond: e.RATE_LIMIT_RECORDS_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+      tenants: e.RATE_LIMIT_TENANT_OVERRIDES,
+      onRedisFailure: e.RATE_LIMIT_ON_REDIS_FAILURE,
+      maxStreamWaitMs: e.RATE_LIMIT_MAX_STREAM_WAIT_MS,
+    },
   } satisfies Config);
+}
+
+function tlsConfig(e: z.infer<typeof envSchema>): Config["tls"] {
+  if (!e.TLS_CERT_FILE && !e.TLS_KEY_FILE) {
+    if (e.TLS_CLIENT_CA_FILE) {
+      throw new ConfigError(
+        "invalid configuration:\n  TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE",
+      );
+    }
+    return undefined;
+  }
+  if (!e.TLS_CERT_FILE || !e.TLS_KEY_FILE) {
+    throw new ConfigError(
+      "invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither",
+    );
+  }
+  return {
+    certFile: e.TLS_CERT_FILE,
+    keyFile: e.TLS_KEY_FILE,
+    clientCaFile: e.TLS_CLIENT_CA_FILE,
+    reloadIntervalMs: e.TLS_RELOAD_INTERVAL_MS,
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -41,13 +41,47 @@ export class IdempotencyConflictError extends Error {
 
 /** A dependency (the database) failed or is unreachable: UNAVAILABLE, retry with the same key. */
 export class DependencyUnavailableError extends Error {
-  override readonly name = "DependencyUnavailableError";
+  override readonly name: string = "DependencyUnavailableError";
   constructor(
     message: string,
     readonly retryAfterMs: number,
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/** What a stream had done when it was ended early (reported to the client in ErrorInfo). */
+export interface StreamProgress {
+  readonly received: number;
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+}
+
+/** The tenant is over its record budget: RESOURCE_EXHAUSTED with the delay until it refills. */
+export class RateLimitedError extends Error {
+  override readonly name = "RateLimitedError";
+  constructor(
+    readonly retryAfterMs: number,
+    readonly progress?: StreamProgress,
+  ) {
+    super(`rate limit exceeded for this tenant; retry in ${retryAfterMs} ms`);
+  }
+}
+
+/**
+ * A stream broke one of the server's bounds (too many records, open too long, idle too long, too
+ * many concurrent streams). Committed batches stay stored; nothing is acknowledged.
+ */
+export class StreamLimitError extends Error {
+  override readonly name = "StreamLimitError";
+  constructor(
+    readonly kind: "too_many_records" | "too_long" | "idle" | "too_many_streams",
+    message: string,
+    readonly progress?: StreamProgress,
+  ) {
+    super(message);
   }
 }
 

@@ -28,7 +28,10 @@ export function createAuthenticator(deps: {
   db: Kysely<Database>;
   ttlSeconds: number;
   now?: () => number;
+  /** Runs the key lookup under the database circuit breaker. */
+  guard?: <T>(operation: () => Promise<T>) => Promise<T>;
 }): Authenticator {
+  const guard = deps.guard ?? ((operation) => operation());
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { principal: Principal | undefined; expiresAt: number }>();
 
@@ -43,7 +46,7 @@ export function createAuthenticator(deps: {
       if (hit && hit.expiresAt > now()) {
         principal = hit.principal;
       } else {
-        const row = await findActiveKeyByHash(deps.db, hash);
+        const row = await guard(() => findActiveKeyByHash(deps.db, hash));
         principal = row ? { tenantId: row.tenantId, keyId: row.id } : undefined;
         if (deps.ttlSeconds > 0) {
           if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);

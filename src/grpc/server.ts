@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import {
   Server,
-  ServerCredentials,
+  type ServerCredentials,
   type ServerInterceptor,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
@@ -23,10 +23,28 @@ export function createGrpcServer(options: {
   maxMessageBytes: number;
   interceptors?: ServerInterceptor[];
   extraServices?: (server: Server) => void;
+  connections?: {
+    maxStreamsPerConnection: number;
+    keepaliveTimeMs: number;
+    keepaliveTimeoutMs: number;
+    maxAgeMs: number;
+    maxAgeGraceMs: number;
+  };
 }): Server {
+  const c = options.connections;
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": 16 * 1024 * 1024,
+    ...(c && {
+      // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: one connection cannot open unbounded calls.
+      "grpc.max_concurrent_streams": c.maxStreamsPerConnection,
+      // Ping idle clients so half-dead connections (a store router that vanished) are reaped.
+      "grpc.keepalive_time_ms": c.keepaliveTimeMs,
+      "grpc.keepalive_timeout_ms": c.keepaliveTimeoutMs,
+      // Recycle connections now and then so load spreads to new replicas after a scale-out.
+      "grpc.max_connection_age_ms": c.maxAgeMs,
+      "grpc.max_connection_age_grace_ms": c.maxAgeGraceMs,
+    }),
     interceptors: options.interceptors ?? [],
   });
   options.extraServices?.(server);
@@ -41,10 +59,15 @@ export function createGrpcServer(options: {
 }
 
 /** Binds the server (port 0 picks a free one) and resolves with the bound port. */
-export function bindGrpcServer(server: Server, host: string, port: number): Promise<number> {
+export function bindGrpcServer(
+  server: Server,
+  host: string,
+  port: number,
+  credentials: ServerCredentials,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
+    server.bindAsync(address, credentials, (err, boundPort) => {
       if (err) reject(err);
       else resolve(boundPort);
     });

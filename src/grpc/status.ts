@@ -1,7 +1,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Any, anyPack, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { BadRequestSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  RetryInfoSchema,
+} from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
   AuthenticationError,
@@ -9,7 +13,10 @@ import {
   IdempotencyConflictError,
   MalformedMessageError,
   NotReadyError,
+  RateLimitedError,
   ShuttingDownError,
+  StreamLimitError,
+  type StreamProgress,
   ValidationError,
 } from "../errors.js";
 import { isTransientDbError } from "../storage/db-errors.js";
@@ -45,6 +52,20 @@ export function toGrpcError(err: unknown): GrpcError {
     return plain(status.FAILED_PRECONDITION, err.message);
   }
   if (err instanceof DependencyUnavailableError) return unavailable(err.message, err.retryAfterMs);
+  if (err instanceof RateLimitedError) {
+    return withRetry(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterMs, [
+      errorInfo("RATE_LIMITED", err.progress),
+    ]);
+  }
+  if (err instanceof StreamLimitError) {
+    const info = errorInfo(`STREAM_${err.kind.toUpperCase()}`, err.progress);
+    if (err.kind === "too_many_streams") {
+      return withRetry(status.RESOURCE_EXHAUSTED, err.message, 1_000, [info]);
+    }
+    const code =
+      err.kind === "too_many_records" ? status.RESOURCE_EXHAUSTED : status.DEADLINE_EXCEEDED;
+    return withDetails(code, err.message, [info]);
+  }
   if (err instanceof ShuttingDownError) return unavailable(err.message, 0);
   if (err instanceof NotReadyError) return unavailable(err.message, DB_RETRY_AFTER_MS);
   if (isTransientDbError(err)) {
@@ -57,15 +78,33 @@ export function toGrpcError(err: unknown): GrpcError {
 }
 
 function unavailable(message: string, retryAfterMs: number): GrpcError {
+  return withRetry(status.UNAVAILABLE, message, retryAfterMs, []);
+}
+
+/** A status with a retry delay, as google.rpc.RetryInfo and as grpc-retry-pushback-ms. */
+function withRetry(code: status, message: string, retryAfterMs: number, extra: Any[]): GrpcError {
+  const ms = Math.max(0, Math.round(retryAfterMs));
   const retryInfo = create(RetryInfoSchema, {
     retryDelay: create(DurationSchema, {
-      seconds: BigInt(Math.floor(retryAfterMs / 1000)),
-      nanos: (retryAfterMs % 1000) * 1_000_000,
+      seconds: BigInt(Math.floor(ms / 1000)),
+      nanos: (ms % 1000) * 1_000_000,
     }),
   });
-  const error = withDetails(status.UNAVAILABLE, message, [anyPack(RetryInfoSchema, retryInfo)]);
-  error.metadata.set("grpc-retry-pushback-ms", String(retryAfterMs));
+  const error = withDetails(code, message, [anyPack(RetryInfoSchema, retryInfo), ...extra]);
+  error.metadata.set("grpc-retry-pushback-ms", String(ms));
   return error;
+}
+
+/** google.rpc.ErrorInfo with a machine-readable reason and, for streams, what was done so far. */
+function errorInfo(reason: string, progress: StreamProgress | undefined): Any {
+  const metadata: Record<string, string> = {};
+  if (progress) {
+    for (const [k, v] of Object.entries(progress)) metadata[k] = String(v);
+  }
+  return anyPack(
+    ErrorInfoSchema,
+    create(ErrorInfoSchema, { reason, domain: "pos-ingest", metadata }),
+  );
 }
 
 function plain(code: status, details: string): GrpcError {

@@ -18,14 +18,22 @@ export function startDatabasePinger(options: {
   health: HealthModel;
   intervalMs: number;
   timeoutMs: number;
+  /**
+   * Runs the ping under the circuit breaker, so the ping is the breaker's trial call when no
+   * traffic arrives (readiness is off while it is open). Rejects with `isBreakerOpen` errors when
+   * the breaker is open and the ping was not attempted: that says nothing about the database.
+   */
+  guard?: <T>(operation: () => Promise<T>) => Promise<T>;
+  isBreakerOpen?: (err: unknown) => boolean;
 }): Monitor {
+  const guard = options.guard ?? ((operation) => operation());
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const ping = async (): Promise<void> => {
     let timeout: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        sql`select 1`.execute(options.db),
+        guard(() => sql`select 1`.execute(options.db)),
         new Promise((_, reject) => {
           timeout = setTimeout(
             () => reject(new Error("database ping timed out")),
@@ -34,8 +42,10 @@ export function startDatabasePinger(options: {
         }),
       ]);
       if (!stopped) options.health.update({ databaseReachable: true });
-    } catch {
-      if (!stopped) options.health.update({ databaseReachable: false });
+    } catch (err) {
+      if (!stopped && !options.isBreakerOpen?.(err)) {
+        options.health.update({ databaseReachable: false });
+      }
     } finally {
       clearTimeout(timeout);
       if (!stopped) {

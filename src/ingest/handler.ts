@@ -11,7 +11,12 @@ import type {
   IngestStreamResponse,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
-import { MalformedMessageError, NotReadyError, ShuttingDownError } from "../errors.js";
+import {
+  MalformedMessageError,
+  NotReadyError,
+  ShuttingDownError,
+  StreamLimitError,
+} from "../errors.js";
 import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
@@ -44,10 +49,13 @@ export interface IngestHandlers {
 export function createIngestHandlers(options: {
   deps: () => IngestDeps | undefined;
   logger: Logger;
+  /** Bounds on streams: concurrent per tenant, total duration, silence between messages. */
+  streams: { maxPerTenant: number; maxDurationMs: number; idleTimeoutMs: number };
   onStreamFinished?: (code: status, seconds: number) => void;
 }): IngestHandlers {
-  const { logger } = options;
+  const { logger, streams } = options;
   const openStreams = new Set<ServerReadableStream<Request, IngestStreamResponse>>();
+  const streamsPerTenant = new Map<string, number>();
   const ready = (): IngestDeps => {
     const deps = options.deps();
     if (!deps) throw new NotReadyError();
@@ -99,16 +107,54 @@ export function createIngestHandlers(options: {
     // destroying the stream ends the loop, and nothing unacknowledged is reported as stored.
     call.on("cancelled", () => call.destroy());
     let code = status.OK;
+    let counted: string | undefined;
+    let tooLong: NodeJS.Timeout | undefined;
+    let idle: NodeJS.Timeout | undefined;
     try {
       const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata));
       tenant = principal.tenantId;
+      const open = streamsPerTenant.get(tenant) ?? 0;
+      if (open >= streams.maxPerTenant) {
+        throw new StreamLimitError(
+          "too_many_streams",
+          `tenant has ${open} streams open, the most allowed; retry when one finishes`,
+        );
+      }
+      streamsPerTenant.set(tenant, open + 1);
+      counted = tenant;
       const session = service.openStream(principal.tenantId, readIdempotencyKey(call.metadata));
       progress = () => session.progress();
+      // Ending the request stream with an error ends the read loop below with that error.
+      tooLong = setTimeout(() => {
+        call.destroy(
+          new StreamLimitError(
+            "too_long",
+            `stream open longer than ${streams.maxDurationMs} ms`,
+            session.progress(),
+          ),
+        );
+      }, streams.maxDurationMs);
+      // Idle means the client is silent while the server is ready to read: the timer restarts
+      // after every record is handled, so time spent waiting on the database never counts.
+      idle = setTimeout(() => {
+        call.destroy(
+          new StreamLimitError(
+            "idle",
+            `no message for ${streams.idleTimeoutMs} ms`,
+            session.progress(),
+          ),
+        );
+      }, streams.idleTimeoutMs);
       for await (const message of call as AsyncIterable<Request>) {
-        if (message instanceof DecodeFailure) session.addMalformed("message could not be decoded");
-        else await session.add(message.message.sale, saleBytesOf(message.bytes));
+        if (message instanceof DecodeFailure) {
+          await session.addMalformed("message could not be decoded");
+        } else {
+          await session.add(message.message.sale, saleBytesOf(message.bytes));
+        }
+        idle.refresh();
       }
+      clearTimeout(idle);
       const summary = await session.finish();
       callback(null, toIngestStreamResponse(summary));
       logger.info(
@@ -137,6 +183,13 @@ export function createIngestHandlers(options: {
         ...progress?.(),
       });
     } finally {
+      clearTimeout(tooLong);
+      clearTimeout(idle);
+      if (counted !== undefined) {
+        const left = (streamsPerTenant.get(counted) ?? 1) - 1;
+        if (left > 0) streamsPerTenant.set(counted, left);
+        else streamsPerTenant.delete(counted);
+      }
       openStreams.delete(call);
       options.onStreamFinished?.(code, (performance.now() - started) / 1000);
     }

@@ -1,6 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { IdempotencyConflictError, ValidationError } from "../errors.js";
+import {
+  IdempotencyConflictError,
+  RateLimitedError,
+  StreamLimitError,
+  ValidationError,
+} from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
 import { createBatcher } from "./batcher.js";
@@ -46,7 +51,7 @@ export interface StreamSession {
    */
   add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void>;
   /** Counts the next record as undecodable. */
-  addMalformed(message: string): void;
+  addMalformed(message: string): Promise<void>;
   /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
   finish(): Promise<StreamSummary>;
   /** Counters so far (for logs when the stream fails midway). */
@@ -83,9 +88,22 @@ export interface IngestObserver {
 
 const NO_OBSERVER: IngestObserver = { records() {}, batch() {} };
 
+/** Runs a database operation under the circuit breaker. */
+export type DbGuard = <T>(operation: () => Promise<T>) => Promise<T>;
+
+/** Takes records from a tenant's budget (see resilience/rate-limiter.ts). */
+export interface RecordBudget {
+  acquire(tenantId: string, records: number, maxWaitMs: number): Promise<void>;
+}
+
 export interface IngestServiceOptions {
   readonly db: Kysely<Database>;
   readonly observer?: IngestObserver;
+  readonly guard?: DbGuard;
+  readonly budget?: RecordBudget;
+  /** How long a stream may be held back waiting for its tenant's budget before it is ended. */
+  readonly maxStreamWaitMs?: number;
+  readonly maxStreamRecords?: number;
   readonly limits: ValidationLimits;
   readonly streamBatchSize: number;
   readonly unaryBatchSize: number;
@@ -96,18 +114,28 @@ export interface IngestServiceOptions {
 export function createIngestService(options: IngestServiceOptions): IngestService {
   const { db, limits } = options;
   const observer = options.observer ?? NO_OBSERVER;
+  const guard: DbGuard = options.guard ?? ((operation) => operation());
+  const budget: RecordBudget = options.budget ?? { acquire: async () => {} };
   const writes = new InFlight();
+  const write = (rows: readonly SaleRow[]) => writes.track(guard(() => writeSaleBatch(db, rows)));
+  const streamLimits: StreamLimits = {
+    batchSize: options.streamBatchSize,
+    maxRecords: options.maxStreamRecords ?? Number.POSITIVE_INFINITY,
+    maxWaitMs: options.maxStreamWaitMs ?? 0,
+  };
   const unaryWrites = createBatcher<SaleRow, StoredSale>({
     maxBatch: options.unaryBatchSize,
     maxConcurrent: options.unaryMaxConcurrentWrites,
     write: (rows) => {
       observer.batch("unary", rows.length);
-      return writes.track(writeSaleBatch(db, rows));
+      return write(rows);
     },
   });
 
   return {
     async ingest(tenantId, sale, idempotencyKey, saleBytes) {
+      // Every call counts, valid or not: invalid floods cost CPU too.
+      await budget.acquire(tenantId, 1, 0);
       const violations = validateSale(sale, limits);
       if (violations.length > 0 || !sale) {
         observer.records(tenantId, sale?.source ?? "", "rejected", 1);
@@ -131,15 +159,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       };
     },
     openStream(tenantId, streamKey) {
-      return new Session(
-        db,
-        limits,
-        options.streamBatchSize,
-        tenantId,
-        streamKey,
-        observer,
-        writes,
-      );
+      return new Session(limits, streamLimits, tenantId, streamKey, observer, write, budget);
     },
     async drain() {
       await unaryWrites.drain();
@@ -164,6 +184,12 @@ class InFlight {
   }
 }
 
+interface StreamLimits {
+  readonly batchSize: number;
+  readonly maxRecords: number;
+  readonly maxWaitMs: number;
+}
+
 /**
  * Buffers validated records into batches of `batchSize` and writes each batch in one statement.
  * One batch may be in flight while the next fills, so decoding overlaps the database round trip;
@@ -179,19 +205,21 @@ class Session implements StreamSession {
   private readonly rejections: Rejection[] = [];
   private pending: { offset: number; row: SaleRow }[] = [];
   private inFlight: Promise<void> | undefined;
+  /** Records received but not yet taken from the tenant's budget. */
+  private unpaid = 0;
 
   constructor(
-    private readonly db: Kysely<Database>,
     private readonly limits: ValidationLimits,
-    private readonly batchSize: number,
+    private readonly streamLimits: StreamLimits,
     private readonly tenantId: string,
     private readonly streamKey: string | undefined,
     private readonly observer: IngestObserver,
-    private readonly writes: InFlight,
+    private readonly writeBatch: (rows: readonly SaleRow[]) => Promise<StoredSale[]>,
+    private readonly budget: RecordBudget,
   ) {}
 
   async add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void> {
-    const offset = this.received++;
+    const offset = await this.admit();
     const violations = validateSale(sale, this.limits);
     if (violations.length > 0 || !sale) {
       const first = violations[0];
@@ -204,14 +232,53 @@ class Session implements StreamSession {
       ? streamRecordKey(this.streamKey, offset)
       : contentKey(fingerprint.hash);
     this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
-    if (this.pending.length >= this.batchSize) await this.flush();
+    if (this.pending.length >= this.streamLimits.batchSize) await this.flush();
   }
 
-  addMalformed(message: string): void {
-    this.reject(this.received++, "malformed", message, "");
+  async addMalformed(message: string): Promise<void> {
+    this.reject(await this.admit(), "malformed", message, "");
+  }
+
+  /**
+   * Counts the next record against the stream's bounds and the tenant's budget; returns its
+   * offset. The budget is taken a batch at a time, and waiting for it stops reading from the
+   * client, so a stream over its limit is slowed down rather than refused outright.
+   */
+  private async admit(): Promise<number> {
+    if (this.received >= this.streamLimits.maxRecords) {
+      await this.settle();
+      throw new StreamLimitError(
+        "too_many_records",
+        `stream has more than ${this.streamLimits.maxRecords} records; split it`,
+        this.progress(),
+      );
+    }
+    this.unpaid++;
+    if (this.unpaid >= this.streamLimits.batchSize) await this.pay();
+    return this.received++;
+  }
+
+  private async pay(): Promise<void> {
+    if (this.unpaid === 0) return;
+    const records = this.unpaid;
+    this.unpaid = 0;
+    try {
+      await this.budget.acquire(this.tenantId, records, this.streamLimits.maxWaitMs);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      // Report exactly what is committed: wait for the batch in flight first.
+      await this.settle();
+      throw new RateLimitedError(err.retryAfterMs, this.progress());
+    }
+  }
+
+  /** Waits for the batch in flight, ignoring its failure (the caller is already failing). */
+  private async settle(): Promise<void> {
+    await this.inFlight?.catch(() => {});
   }
 
   async finish(): Promise<StreamSummary> {
+    await this.pay();
     await this.flush();
     await this.inFlight;
     // Conflicts are found when a batch commits, after later records' validation failures.
@@ -239,17 +306,14 @@ class Session implements StreamSession {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.inFlight = this.writes.track(this.write(batch));
+    this.inFlight = this.write(batch);
     // Keep a rejection from going unhandled while nobody awaits it yet; it is re-awaited above.
     this.inFlight.catch(() => {});
   }
 
   private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
     this.observer.batch("stream", batch.length);
-    const stored = await writeSaleBatch(
-      this.db,
-      batch.map((b) => b.row),
-    );
+    const stored = await this.writeBatch(batch.map((b) => b.row));
     // Counted per source, then reported once per batch: metrics stay off the per-record path.
     const counts = new Map<string, number>();
     const count = (source: string, outcome: string) => {

@@ -17,6 +17,12 @@ export interface Metrics {
   readonly ingestStreamSeconds: Histogram<"code">;
   readonly dbQuerySeconds: Histogram<"operation" | "result">;
   readonly healthStatus: Gauge<"service">;
+  /** 0 closed, 1 half-open, 2 open. */
+  readonly breakerState: Gauge<"name">;
+  readonly breakerTransitions: Counter<"name" | "to">;
+  readonly rateLimited: Counter<"tenant">;
+  /** 1 for the backend rate limits are enforced with right now (redis, insurance, memory). */
+  readonly rateLimiterBackend: Gauge<"backend">;
   /** Caps the tenant label's cardinality. */
   readonly tenantLabel: (tenant: string) => string;
   /** Caps the source label's cardinality. */
@@ -29,6 +35,8 @@ export interface MetricsOptions {
   readonly build: { readonly version: string; readonly commit: string };
   /** Pool counters read at scrape time; undefined when there is no pool (PGlite). */
   readonly pool?: () => { total: number; idle: number; waiting: number };
+  /** The rate limiter's backend, read at scrape time; undefined before start-up. */
+  readonly limiterBackend?: () => string | undefined;
 }
 
 /**
@@ -147,6 +155,36 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       name: "health_status",
       help: "1 when the grpc.health.v1 service name is SERVING, else 0.",
       labelNames: ["service"],
+      registers,
+    }),
+    breakerState: new Gauge({
+      name: "circuit_breaker_state",
+      help: "State of a circuit breaker: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["name"],
+      registers,
+    }),
+    breakerTransitions: new Counter({
+      name: "circuit_breaker_transitions_total",
+      help: "Circuit breaker state changes, by the state entered.",
+      labelNames: ["name", "to"],
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: "rate_limited_total",
+      help: "Calls and stream batches refused or ended because the tenant was over its record budget.",
+      labelNames: ["tenant"],
+      registers,
+    }),
+    rateLimiterBackend: new Gauge({
+      collect() {
+        const current = options.limiterBackend?.();
+        for (const backend of ["redis", "insurance", "memory"]) {
+          this.set({ backend }, backend === current ? 1 : 0);
+        }
+      },
+      name: "rate_limiter_backend",
+      help: "1 for the backend rate limits are enforced with now: redis (shared), insurance (Redis down, per replica) or memory (no Redis configured).",
+      labelNames: ["backend"],
       registers,
     }),
     tenantLabel: createLabelCap(options.maxTenantLabels),

@@ -26,6 +26,8 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       GRPC_PORT: "0",
       METRICS_HOST: "127.0.0.1",
       METRICS_PORT: "0",
+      // Tests that are not about rate limits must not be slowed by the default budget.
+      RATE_LIMIT_RECORDS_PER_SECOND: "100000000",
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -31,6 +31,30 @@ describe("loadConfig", () => {
       },
       health: { dbPingIntervalMs: 5000, dbPingTimeoutMs: 2000, maxEventLoopDelayMs: 5000 },
       shutdown: { graceMs: 5000, deadlineMs: 20_000 },
+      tls: undefined,
+      streams: {
+        maxRecords: 10_000_000,
+        maxDurationMs: 3_600_000,
+        idleTimeoutMs: 30_000,
+        maxPerConnection: 100,
+        maxPerTenant: 32,
+      },
+      connections: { keepaliveTimeMs: 60_000, keepaliveTimeoutMs: 20_000, maxAgeMs: 1_800_000 },
+      breaker: {
+        timeoutMs: 10_000,
+        errorThresholdPercent: 50,
+        volumeThreshold: 10,
+        resetTimeoutMs: 5_000,
+        windowMs: 10_000,
+      },
+      rateLimit: {
+        redisUrl: undefined,
+        redisCommandTimeoutMs: 250,
+        defaults: { recordsPerSecond: 2_000, burst: 10_000 },
+        tenants: {},
+        onRedisFailure: "insurance",
+        maxStreamWaitMs: 5_000,
+      },
     });
   });
 
@@ -63,6 +87,30 @@ describe("loadConfig", () => {
       LIVENESS_MAX_EVENT_LOOP_DELAY_MS: "2500",
       SHUTDOWN_GRACE_MS: "0",
       SHUTDOWN_DEADLINE_MS: "9000",
+      TLS_CERT_FILE: "/certs/tls.crt",
+      TLS_KEY_FILE: "/certs/tls.key",
+      TLS_CLIENT_CA_FILE: "/certs/ca.crt",
+      TLS_RELOAD_INTERVAL_MS: "5000",
+      MAX_STREAM_RECORDS: "1000",
+      MAX_STREAM_DURATION_MS: "60000",
+      STREAM_IDLE_TIMEOUT_MS: "1000",
+      MAX_STREAMS_PER_CONNECTION: "10",
+      MAX_STREAMS_PER_TENANT: "3",
+      KEEPALIVE_TIME_MS: "1000",
+      KEEPALIVE_TIMEOUT_MS: "500",
+      MAX_CONNECTION_AGE_MS: "60000",
+      BREAKER_TIMEOUT_MS: "300",
+      BREAKER_ERROR_THRESHOLD_PERCENT: "25",
+      BREAKER_VOLUME_THRESHOLD: "4",
+      BREAKER_RESET_TIMEOUT_MS: "700",
+      BREAKER_WINDOW_MS: "2000",
+      REDIS_URL: "redis://cache:6379",
+      REDIS_COMMAND_TIMEOUT_MS: "100",
+      RATE_LIMIT_RECORDS_PER_SECOND: "50",
+      RATE_LIMIT_BURST: "0",
+      RATE_LIMIT_TENANT_OVERRIDES: '{"acme":{"recordsPerSecond":5,"burst":7}}',
+      RATE_LIMIT_ON_REDIS_FAILURE: "closed",
+      RATE_LIMIT_MAX_STREAM_WAIT_MS: "0",
     });
     expect(config).toEqual({
       grpc: { host: "127.0.0.1", port: 6000, maxMessageBytes: 2048 },
@@ -81,11 +129,73 @@ describe("loadConfig", () => {
       },
       health: { dbPingIntervalMs: 1000, dbPingTimeoutMs: 300, maxEventLoopDelayMs: 2500 },
       shutdown: { graceMs: 0, deadlineMs: 9000 },
+      tls: {
+        certFile: "/certs/tls.crt",
+        keyFile: "/certs/tls.key",
+        clientCaFile: "/certs/ca.crt",
+        reloadIntervalMs: 5000,
+      },
+      streams: {
+        maxRecords: 1000,
+        maxDurationMs: 60_000,
+        idleTimeoutMs: 1000,
+        maxPerConnection: 10,
+        maxPerTenant: 3,
+      },
+      connections: { keepaliveTimeMs: 1000, keepaliveTimeoutMs: 500, maxAgeMs: 60_000 },
+      breaker: {
+        timeoutMs: 300,
+        errorThresholdPercent: 25,
+        volumeThreshold: 4,
+        resetTimeoutMs: 700,
+        windowMs: 2000,
+      },
+      rateLimit: {
+        redisUrl: "redis://cache:6379",
+        redisCommandTimeoutMs: 100,
+        defaults: { recordsPerSecond: 50, burst: 0 },
+        tenants: { acme: { recordsPerSecond: 5, burst: 7 } },
+        onRedisFailure: "closed",
+        maxStreamWaitMs: 0,
+      },
     });
   });
 
   it("accepts port 0 (pick a free port), as tests use", () => {
     expect(loadConfig({ GRPC_PORT: "0" }).grpc.port).toBe(0);
+  });
+
+  describe("TLS", () => {
+    it("needs both the certificate and the key", () => {
+      expect(configErrorOf({ TLS_CERT_FILE: "/c" }).message).toContain(
+        "TLS_CERT_FILE, TLS_KEY_FILE",
+      );
+      expect(configErrorOf({ TLS_KEY_FILE: "/k" }).message).toContain(
+        "TLS_CERT_FILE, TLS_KEY_FILE",
+      );
+    });
+    it("refuses a client CA without a server certificate", () => {
+      expect(configErrorOf({ TLS_CLIENT_CA_FILE: "/ca" }).message).toContain("TLS_CLIENT_CA_FILE");
+    });
+  });
+
+  describe("rate limits", () => {
+    it.each([
+      "not json",
+      '{"acme":{"recordsPerSecond":0,"burst":1}}',
+      '{"acme":{"burst":1}}',
+      "[1]",
+    ])("rejects RATE_LIMIT_TENANT_OVERRIDES=%s", (value) => {
+      expect(configErrorOf({ RATE_LIMIT_TENANT_OVERRIDES: value }).message).toContain(
+        "RATE_LIMIT_TENANT_OVERRIDES",
+      );
+    });
+    it("rejects an unknown failure mode and a non-redis URL", () => {
+      expect(configErrorOf({ RATE_LIMIT_ON_REDIS_FAILURE: "open" }).message).toContain(
+        "RATE_LIMIT_ON_REDIS_FAILURE",
+      );
+      expect(configErrorOf({ REDIS_URL: "http://cache" }).message).toContain("REDIS_URL");
+    });
   });
 
   describe("database", () => {
