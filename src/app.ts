@@ -216,7 +216,10 @@ export function createApp(config: Config, logger: Logger): App {
         server,
         config.grpc.host,
         config.grpc.port,
-        createGrpcCredentials(config.tls),
+        createGrpcCredentials(config.tls, {
+          onReloadError: (err) =>
+            logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
+        }),
       );
       const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
       logger.info(

@@ -31,6 +31,30 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     },
     health: { dbPingIntervalMs: 200, dbPingTimeoutMs: 500, maxEventLoopDelayMs: 5000 },
     shutdown: { graceMs: 0, deadlineMs: 2000 },
+    tls: undefined,
+    streams: {
+      maxRecords: 10_000_000,
+      maxDurationMs: 3_600_000,
+      idleTimeoutMs: 30_000,
+      maxPerConnection: 100,
+      maxPerTenant: 32,
+    },
+    connections: { keepaliveTimeMs: 60_000, keepaliveTimeoutMs: 20_000, maxAgeMs: 1_800_000 },
+    breaker: {
+      timeoutMs: 10_000,
+      errorThresholdPercent: 50,
+      volumeThreshold: 10,
+      resetTimeoutMs: 5_000,
+      windowMs: 10_000,
+    },
+    rateLimit: {
+      redisUrl: undefined,
+      redisCommandTimeoutMs: 250,
+      defaults: { recordsPerSecond: 1_000_000, burst: 1_000_000 },
+      tenants: {},
+      onRedisFailure: "insurance",
+      maxStreamWaitMs: 5_000,
+    },
     ...overrides,
   };
 }
@@ -52,14 +76,22 @@ export interface TestServer {
  * PGlite in a temporary directory. The API keys are created through the same service the CLI uses.
  */
 export async function startTestServer(
-  options: { database?: "postgres" | "pglite"; config?: Partial<Config>; logger?: Logger } = {},
+  options: {
+    database?: "postgres" | "pglite";
+    config?: Partial<Config>;
+    logger?: Logger;
+    /** Postgres only: the server reaches the database through this port (a test's TCP proxy). */
+    viaPort?: number;
+  } = {},
 ): Promise<TestServer> {
   let testDb: TestDatabase | undefined;
   let dataDir: string | undefined;
   let database: Config["database"];
   if ((options.database ?? "postgres") === "postgres") {
     testDb = await createTestDatabase();
-    database = { kind: "postgres", url: testDb.url, poolMax: 10 };
+    const url = new URL(testDb.url);
+    if (options.viaPort !== undefined) url.port = String(options.viaPort);
+    database = { kind: "postgres", url: url.toString(), poolMax: 10 };
   } else {
     dataDir = mkdtempSync(join(tmpdir(), "pos-ingest-test-"));
     database = { kind: "pglite", dataDir };
@@ -67,7 +99,9 @@ export async function startTestServer(
   const config = testConfig({ database, ...options.config });
 
   // Keys are created before the server opens the database: PGlite allows one process-level owner.
-  const setup = await createDatabase(config.database);
+  const setup = await createDatabase(
+    testDb ? { kind: "postgres", url: testDb.url, poolMax: 2 } : config.database,
+  );
   await migrateToLatest(setup.db);
   const acme = (await createApiKey(setup.db, "acme")).token;
   const globex = (await createApiKey(setup.db, "globex")).token;

@@ -6,8 +6,10 @@ export interface TcpProxy {
   readonly port: number;
   /** Drops every open connection and refuses new ones (resets them on accept). */
   cut(): void;
-  /** Lets connections through again. */
+  /** Lets connections through again (and removes any latency). */
   heal(): void;
+  /** Delays every chunk in both directions by `ms`: a slow network or an overloaded server. */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +20,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let open = true;
+  let latencyMs = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (!open) {
@@ -35,7 +38,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream).pipe(client);
+    const forward = (from: Socket, to: Socket) =>
+      from.on("data", (chunk) => {
+        if (latencyMs === 0) to.write(chunk);
+        else setTimeout(() => to.writable && to.write(chunk), latencyMs);
+      });
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
@@ -47,6 +56,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     heal() {
       open = true;
+      latencyMs = 0;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
     },
     close() {
       open = false;

@@ -1,0 +1,136 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { query } from "../support/database.js";
+import { makeSale } from "../support/fixtures.js";
+import { eventually, healthProbe } from "../support/health-client.js";
+import { sampleValue } from "../support/prometheus-text.js";
+import { auth, startTestServer, type TestServer } from "../support/server.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+let proxy: TcpProxy;
+let server: TestServer;
+
+beforeAll(async () => {
+  const pgPort = Number(
+    new URL(process.env.DATABASE_URL ?? "postgres://x@127.0.0.1:5432/test").port || 5432,
+  );
+  proxy = await startTcpProxy({ host: "127.0.0.1", port: pgPort });
+  server = await startTestServer({
+    database: "postgres",
+    viaPort: proxy.port,
+    config: {
+      breaker: {
+        timeoutMs: 400,
+        errorThresholdPercent: 25,
+        volumeThreshold: 4,
+        resetTimeoutMs: 1_000,
+        windowMs: 1_000,
+      },
+      health: { dbPingIntervalMs: 200, dbPingTimeoutMs: 1_000, maxEventLoopDelayMs: 5_000 },
+    },
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+  await proxy?.close();
+});
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("expected the call to fail");
+}
+
+const metric = async (name: string, labels: Record<string, string>) => {
+  const port = (await server.app.listening).metricsPort;
+  return sampleValue(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), name, labels);
+};
+
+describe("database circuit breaker", () => {
+  it("is not tripped by client mistakes or duplicates", async () => {
+    const client = server.client();
+    const sale = makeSale();
+    for (let i = 0; i < 20; i++) {
+      await expect(
+        client.ingest({ sale: makeSale({ currency: "XX" }) }, auth(server.keys.acme)),
+      ).rejects.toThrow();
+      await client.ingest({ sale }, auth(server.keys.acme, "breaker-dup"));
+    }
+    expect(await metric("circuit_breaker_state", { name: "database" })).toBe(0);
+    expect(await healthProbe(server.port).check("readiness")).toBe("SERVING");
+  });
+
+  it("opens when the database goes away, fails fast with a retry delay, and closes by itself", async () => {
+    const client = server.client();
+    const probe = healthProbe(server.port);
+    // Let the previous test's successes roll out of the breaker's one-second window.
+    await new Promise((r) => setTimeout(r, 1_100));
+    proxy.cut();
+    const errors: ConnectError[] = [];
+    for (let i = 0; i < 10; i++) {
+      errors.push(
+        await failure(
+          client.ingest({ sale: makeSale() }, auth(server.keys.acme, `breaker-open-${i}`)),
+        ),
+      );
+    }
+    expect(errors.every((e) => e.code === Code.Unavailable)).toBe(true);
+    expect(await metric("circuit_breaker_state", { name: "database" })).toBe(2);
+    expect(await probe.check("readiness")).toBe("NOT_SERVING");
+    expect(await probe.check("liveness")).toBe("SERVING");
+
+    // Open: no database round trip, an answer at once with the time until the next trial.
+    const started = performance.now();
+    const fast = await failure(
+      client.ingest({ sale: makeSale() }, auth(server.keys.acme, "breaker-fast")),
+    );
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(fast.code).toBe(Code.Unavailable);
+    const delay = fast.findDetails(RetryInfoSchema)[0]?.retryDelay;
+    const delayMs = Number(delay?.seconds ?? 0n) * 1000 + (delay?.nanos ?? 0) / 1e6;
+    expect(delayMs).toBeGreaterThan(0);
+    expect(delayMs).toBeLessThanOrEqual(1_000);
+    expect(fast.metadata.get("grpc-retry-pushback-ms")).toBe(String(Math.round(delayMs)));
+
+    proxy.heal();
+    // No client traffic is needed: the health ping is the trial call that closes it.
+    expect(await eventually(() => probe.check("readiness"), "SERVING", 10_000)).toBe("SERVING");
+    expect(await metric("circuit_breaker_state", { name: "database" })).toBe(0);
+    expect(
+      await metric("circuit_breaker_transitions_total", { name: "database", to: "open" }),
+    ).toBeGreaterThanOrEqual(1);
+    const res = await client.ingest({ sale: makeSale() }, auth(server.keys.acme, "breaker-after"));
+    expect(res.outcome).toBe(Outcome.ACCEPTED);
+    probe.close();
+  });
+
+  it("a write that times out is not written twice: the retry replays it as a duplicate", async () => {
+    const client = server.client();
+    const sale = makeSale();
+    proxy.setLatency(700);
+    const timedOut = await failure(client.ingest({ sale }, auth(server.keys.acme, "breaker-slow")));
+    expect(timedOut.code).toBe(Code.Unavailable);
+    expect(timedOut.rawMessage).toContain("may still complete");
+    proxy.setLatency(0);
+    // The slow INSERT completes behind the timeout; the client's retry must find it.
+    const rows = async () =>
+      Number(
+        (
+          await query<{ n: string }>(
+            server.databaseUrl as string,
+            "select count(*) as n from sales where tenant_id = 'acme' and idempotency_key = 'breaker-slow'",
+          )
+        )[0]?.n,
+      );
+    expect(await eventually(rows, 1, 10_000)).toBe(1);
+    await eventually(() => healthProbe(server.port).check("readiness"), "SERVING", 10_000);
+    const retry = await client.ingest({ sale }, auth(server.keys.acme, "breaker-slow"));
+    expect(retry.outcome).toBe(Outcome.DUPLICATE);
+    expect(await rows()).toBe(1);
+  });
+});
