@@ -6,6 +6,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import "../protobuf/text-encoding.js";
 
 /**
  * What a request deserializer yields for bytes that are not a valid message. grpc-js would turn a

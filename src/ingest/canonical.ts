@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import "../protobuf/text-encoding.js";
 
 /**
  * The bytes that identify a sale's content: its protobuf encoding with attribute entries in key

@@ -72,6 +72,12 @@ export async function createDatabase(
     // An idle client that loses its server emits 'error' on the pool; without a listener that
     // would crash the process. The next query reports the failure instead.
     pool.on("error", () => {});
+    // pg-pool removes its error listener from a client while it is checked out, and a client
+    // whose socket dies mid-query emits 'error' as well as failing the query: with no listener
+    // that would crash the process. The failed query already reports the error to its caller.
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+    });
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool }),
       ...(log && { log }),
