@@ -1,7 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { failure } from "../support/calls.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { eventually, healthProbe } from "../support/health-client.js";
@@ -36,15 +37,6 @@ afterAll(async () => {
   await server?.stop();
   await proxy?.close();
 });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 const metric = async (name: string, labels: Record<string, string>) => {
   const port = (await server.app.listening).metricsPort;

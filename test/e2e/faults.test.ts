@@ -1,46 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type IngestRequest,
-  IngestRequestSchema,
-  IngestService,
-} from "../../gen/pos/ingest/v1/ingest_pb.js";
-import { SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { type IngestRequest, IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
+import { fixedSales } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 let db: TestDatabase;
 let proxy: TcpProxy;
 const keys: Record<string, string> = {};
-const occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
+const _occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
 
-/** The same `n` sales every time, so a resend is a true resend. */
-async function* sales(prefix: string, n: number): AsyncGenerator<IngestRequest> {
-  for (let i = 0; i < n; i++) {
-    yield create(IngestRequestSchema, {
-      sale: create(SaleSchema, {
-        saleId: `${prefix}-${i}`,
-        locationId: "store-1",
-        registerId: "till-1",
-        source: "acme-pos",
-        occurredAt,
-        currency: "EUR",
-        lineItems: [{ sku: "SKU-1", name: "Espresso", quantityMilli: 1000n, unitPriceMinor: 250n }],
-        payments: [{ tenderType: TenderType.CASH, amountMinor: 250n }],
-        totals: { subtotalMinor: 250n, totalMinor: 250n },
-      }),
-    });
-  }
-}
+const sales = fixedSales;
 
 async function oneSale(prefix: string) {
   return ((await sales(prefix, 1).next()).value as IngestRequest).sale;

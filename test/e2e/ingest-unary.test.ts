@@ -1,9 +1,10 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { IngestRequestSchema, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { failure as rejectionOf } from "../support/calls.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
@@ -24,15 +25,6 @@ async function countSales(tenant: string, key: string): Promise<number> {
     [tenant, key],
   );
   return Number(rows[0]?.n);
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("Ingest (unary) on PostgreSQL", () => {

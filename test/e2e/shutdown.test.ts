@@ -1,44 +1,23 @@
-import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type IngestRequest,
-  IngestRequestSchema,
-  IngestService,
-} from "../../gen/pos/ingest/v1/ingest_pb.js";
-import { SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
+import { fixedSales } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
 
 const RECORDS = 100_000;
-const occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
+const _occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
 let db: TestDatabase;
 let apiKey: string;
 
 /** The same 100,000 sales every time it is called, so a resend is a true resend. */
-async function* sales(): AsyncGenerator<IngestRequest> {
-  for (let i = 0; i < RECORDS; i++) {
-    yield create(IngestRequestSchema, {
-      sale: create(SaleSchema, {
-        saleId: `shutdown-${i}`,
-        locationId: "store-1",
-        registerId: "till-1",
-        source: "acme-pos",
-        occurredAt,
-        currency: "EUR",
-        lineItems: [{ sku: "SKU-1", name: "Espresso", quantityMilli: 1000n, unitPriceMinor: 250n }],
-        payments: [{ tenderType: TenderType.CASH, amountMinor: 250n }],
-        totals: { subtotalMinor: 250n, totalMinor: 250n },
-      }),
-    });
-  }
-}
+const sales = () => fixedSales("shutdown", RECORDS);
 
 const stored = async (key: string) =>
   Number(

@@ -1,8 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { failure } from "../support/calls.js";
 import { makeSale } from "../support/fixtures.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function* records(n: number, pauseMs = 0): AsyncGenerator<IngestRequest> {
   for (let i = 0; i < n; i++) {

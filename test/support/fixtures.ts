@@ -1,5 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 
 let counter = 0;
@@ -51,3 +52,27 @@ export function makeSale(overrides: Partial<MessageInitShape<typeof SaleSchema>>
     lineItems,
   } as MessageInitShape<typeof SaleSchema>);
 }
+
+/**
+ * The same `n` requests every time it is called with the same prefix (fixed ids and time), so a
+ * resend after a failure is a true resend of the same sales.
+ */
+export async function* fixedSales(prefix: string, n: number): AsyncGenerator<IngestRequest> {
+  for (let i = 0; i < n; i++) {
+    yield create(IngestRequestSchema, {
+      sale: create(SaleSchema, {
+        saleId: `${prefix}-${i}`,
+        locationId: "store-1",
+        registerId: "till-1",
+        source: "acme-pos",
+        occurredAt: FIXED_TIME,
+        currency: "EUR",
+        lineItems: [{ sku: "SKU-1", name: "Espresso", quantityMilli: 1000n, unitPriceMinor: 250n }],
+        payments: [{ tenderType: TenderType.CASH, amountMinor: 250n }],
+        totals: { subtotalMinor: 250n, totalMinor: 250n },
+      }),
+    });
+  }
+}
+
+const FIXED_TIME = timestampFromDate(new Date("2026-01-15T12:00:00Z"));
