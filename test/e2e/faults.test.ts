@@ -1,9 +1,14 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IngestRequest, IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import {
+  type IngestRequest,
+  IngestRequestSchema,
+  IngestService,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
@@ -16,7 +21,6 @@ import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 let db: TestDatabase;
 let proxy: TcpProxy;
 const keys: Record<string, string> = {};
-const _occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
 
 const sales = fixedSales;
 
@@ -188,31 +192,37 @@ describe("faults, against the compiled server in a child process", () => {
         return latencies[Math.floor(latencies.length * 0.99)] as number;
       };
       const unloaded = await p99("quiet-alone");
-      let flooding = true;
-      let floodCalls = 0;
-      let floodLimited = 0;
-      const flood = Promise.all(
-        Array.from({ length: 50 }, async () => {
-          while (flooding) {
-            floodCalls++;
-            await client
-              .ingest(
-                {
-                  sale: await oneSale(`flood-${randomBytes(4).toString("hex")}`),
-                },
-                auth(keys.flood as string),
-              )
-              .catch(() => floodLimited++);
-          }
-        }),
+      // The flood runs in a process of its own: measured in the same process, the quiet
+      // tenant's latency would mostly be the flood's client work on the shared event loop.
+      const body = toBinary(
+        IngestRequestSchema,
+        create(IngestRequestSchema, { sale: await oneSale("flood") }),
       );
+      const flooder = spawn(
+        process.execPath,
+        [
+          "test/support/flood.mjs",
+          `127.0.0.1:${server.grpcPort}`,
+          keys.flood as string,
+          Buffer.from(body).toString("base64"),
+          "50",
+        ],
+        { stdio: ["pipe", "pipe", "inherit"] },
+      );
+      let floodOutput = "";
+      flooder.stdout?.on("data", (chunk) => {
+        floodOutput += String(chunk);
+      });
+      const flooderExited = new Promise((resolve) => flooder.once("exit", resolve));
+      await new Promise((r) => setTimeout(r, 1_000));
       const loaded = await p99("quiet-loaded");
-      flooding = false;
-      await flood;
+      flooder.stdin?.end();
+      await flooderExited;
+      const flood = JSON.parse(floodOutput) as { calls: number; errors: number };
       process.stdout.write(
-        `${JSON.stringify({ quietP99UnloadedMs: Math.round(unloaded), quietP99LoadedMs: Math.round(loaded), floodCalls, floodLimited })}\n`,
+        `${JSON.stringify({ quietP99UnloadedMs: Math.round(unloaded), quietP99LoadedMs: Math.round(loaded), floodCalls: flood.calls, floodLimited: flood.errors })}\n`,
       );
-      expect(floodLimited).toBeGreaterThan(0);
+      expect(flood.errors).toBeGreaterThan(0);
       // Reported figure, generous bound: the target (2x) is measured, not asserted on a shared CI box.
       expect(loaded).toBeLessThan(Math.max(10 * unloaded, 250));
     } finally {

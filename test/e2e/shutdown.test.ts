@@ -77,6 +77,9 @@ describe("SIGTERM during a 100,000-record stream", () => {
     expect(server.logs.some((l) => l.msg === "stopped cleanly")).toBe(true);
     // Not held open after the stream: it exits promptly once the last call is answered.
     expect(exit.at - signalled).toBeLessThan(60_000);
+    process.stdout.write(
+      `${JSON.stringify({ drainOk: { signalToExitMs: Math.round(exit.at - signalled) } })}\n`,
+    );
   });
 
   it("ends the stream UNAVAILABLE at the deadline, acknowledges nothing, exits 1; a resend completes it exactly once", async () => {
@@ -100,6 +103,9 @@ describe("SIGTERM during a 100,000-record stream", () => {
     // grace + deadline + the moment handlers get to answer, and some slack for a loaded machine.
     expect(exit.at - signalled).toBeLessThan(200 + 500 + 1_000 + 3_000);
     expect(server.logs.some((l) => l.msg === "stopped at the deadline")).toBe(true);
+    process.stdout.write(
+      `${JSON.stringify({ drainCut: { signalToExitMs: Math.round(exit.at - signalled) } })}\n`,
+    );
 
     const partial = await stored("drain-cut");
     expect(partial).toBeGreaterThanOrEqual(2_000);
