@@ -1,5 +1,5 @@
 import type { Executor } from "../storage/database.js";
-import { insertSales, type SaleRow, type StoredSale } from "./repository.js";
+import { insertSales, keyOf, type SaleRow, type StoredSale } from "./repository.js";
 
 /**
  * Writes rows that may repeat a key (concurrent retries of one sale, a stream resending a record)
@@ -13,18 +13,18 @@ export async function writeSaleBatch(
 ): Promise<StoredSale[]> {
   const unique = new Map<string, SaleRow>();
   for (const row of rows) {
-    const key = `${row.tenantId}\u0000${row.idempotencyKey}`;
+    const key = keyOf(row.tenantId, row.idempotencyKey);
     if (!unique.has(key)) unique.set(key, row);
   }
   const uniqueRows = [...unique.values()];
   const stored = await insertSales(db, uniqueRows);
   const byKey = new Map<string, StoredSale>();
   uniqueRows.forEach((row, i) => {
-    byKey.set(`${row.tenantId}\u0000${row.idempotencyKey}`, stored[i] as StoredSale);
+    byKey.set(keyOf(row.tenantId, row.idempotencyKey), stored[i] as StoredSale);
   });
   const seen = new Set<string>();
   return rows.map((row) => {
-    const key = `${row.tenantId}\u0000${row.idempotencyKey}`;
+    const key = keyOf(row.tenantId, row.idempotencyKey);
     const result = byKey.get(key) as StoredSale;
     if (seen.has(key)) return { ...result, inserted: false };
     seen.add(key);

@@ -10,8 +10,8 @@ import {
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import type { SaleFingerprint } from "./canonical.js";
+import type { IngestResult, StreamSummary } from "./model.js";
 import type { SaleRow } from "./repository.js";
-import type { IngestResult, StreamSummary } from "./service.js";
 
 /** Maps a validated sale to the row the repository writes. */
 export function toSaleRow(

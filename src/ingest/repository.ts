@@ -138,7 +138,8 @@ function toStored(row: InsertedRow, payloadHash: string): Omit<StoredSale, "inse
   };
 }
 
-function keyOf(tenantId: string, idempotencyKey: string): string {
+/** One string naming a (tenant, idempotency key) pair, for maps and sets. */
+export function keyOf(tenantId: string, idempotencyKey: string): string {
   // NUL cannot occur in a tenant id or a (printable ASCII) idempotency key.
   return `${tenantId}\u0000${idempotencyKey}`;
 }

@@ -1,62 +1,31 @@
 import type { Kysely } from "kysely";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import {
-  IdempotencyConflictError,
-  RateLimitedError,
-  StreamLimitError,
-  ValidationError,
-} from "../errors.js";
+import { IdempotencyConflictError, ValidationError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
 import { createBatcher } from "./batcher.js";
-import { contentKey, fingerprintSale, streamRecordKey, uuidv7 } from "./canonical.js";
+import { contentKey, fingerprintSale, uuidv7 } from "./canonical.js";
 import { toSaleRow } from "./mapping.js";
+import {
+  type DbGuard,
+  type IngestObserver,
+  type IngestResult,
+  NO_OBSERVER,
+  type RecordBudget,
+  type StreamSession,
+} from "./model.js";
 import type { SaleRow, StoredSale } from "./repository.js";
+import { Session, type StreamLimits } from "./stream-session.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
 
-/** What a unary ingest stored or found. */
-export interface IngestResult {
-  readonly recordId: string;
-  readonly outcome: "accepted" | "duplicate";
-  readonly acceptedAtMicros: bigint;
-  readonly idempotencyKey: string;
-}
-
-/** Why a streamed record was not stored. */
-export type RejectionReason = "invalid_argument" | "idempotency_conflict" | "malformed";
-
-export interface Rejection {
-  readonly offset: number;
-  readonly reason: RejectionReason;
-  readonly message: string;
-  readonly field: string;
-}
-
-/** The outcome of a whole stream. */
-export interface StreamSummary {
-  readonly received: number;
-  readonly accepted: number;
-  readonly duplicate: number;
-  readonly rejected: number;
-  readonly rejections: readonly Rejection[];
-  readonly rejectionsOmitted: number;
-  readonly idempotencyKey: string | undefined;
-}
-
-/** One client stream being ingested; feed it records in order, then `finish`. */
-export interface StreamSession {
-  /**
-   * Adds the next record (`saleBytes`: the client's encoding of it, when known). Resolves when
-   * the server is ready for more (backpressure).
-   */
-  add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void>;
-  /** Counts the next record as undecodable. */
-  addMalformed(message: string): Promise<void>;
-  /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
-  finish(): Promise<StreamSummary>;
-  /** Counters so far (for logs when the stream fails midway). */
-  progress(): Omit<StreamSummary, "rejections" | "idempotencyKey">;
-}
+export type {
+  DbGuard,
+  IngestObserver,
+  IngestResult,
+  RecordBudget,
+  StreamSession,
+  StreamSummary,
+} from "./model.js";
 
 /** The ingest logic: validation, idempotency and batching, independent of gRPC. */
 export interface IngestService {
@@ -70,30 +39,6 @@ export interface IngestService {
   openStream(tenantId: string, streamKey?: string): StreamSession;
   /** Waits for in-flight unary writes (used on shutdown). */
   drain(): Promise<void>;
-}
-
-/** At most this many rejections are listed in a stream's answer; the rest are only counted. */
-export const MAX_LISTED_REJECTIONS = 1_000;
-
-/** Where the service reports what it did (metrics). */
-export interface IngestObserver {
-  records(
-    tenantId: string,
-    source: string,
-    outcome: "accepted" | "duplicate" | "rejected",
-    count: number,
-  ): void;
-  batch(path: "unary" | "stream", size: number): void;
-}
-
-const NO_OBSERVER: IngestObserver = { records() {}, batch() {} };
-
-/** Runs a database operation under the circuit breaker. */
-export type DbGuard = <T>(operation: () => Promise<T>) => Promise<T>;
-
-/** Takes records from a tenant's budget (see resilience/rate-limiter.ts). */
-export interface RecordBudget {
-  acquire(tenantId: string, records: number, maxWaitMs: number): Promise<void>;
 }
 
 export interface IngestServiceOptions {
@@ -181,176 +126,5 @@ class InFlight {
 
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-  }
-}
-
-interface StreamLimits {
-  readonly batchSize: number;
-  readonly maxRecords: number;
-  readonly maxWaitMs: number;
-}
-
-/**
- * Buffers validated records into batches of `batchSize` and writes each batch in one statement.
- * One batch may be in flight while the next fills, so decoding overlaps the database round trip;
- * `add` waits whenever a full batch finds the previous one still in flight, which stops reading
- * from the client (gRPC flow control) and bounds memory to two batches.
- */
-class Session implements StreamSession {
-  private received = 0;
-  private accepted = 0;
-  private duplicate = 0;
-  private rejected = 0;
-  private rejectionsOmitted = 0;
-  private readonly rejections: Rejection[] = [];
-  private pending: { offset: number; row: SaleRow }[] = [];
-  private inFlight: Promise<void> | undefined;
-  /** Records received but not yet taken from the tenant's budget. */
-  private unpaid = 0;
-
-  constructor(
-    private readonly limits: ValidationLimits,
-    private readonly streamLimits: StreamLimits,
-    private readonly tenantId: string,
-    private readonly streamKey: string | undefined,
-    private readonly observer: IngestObserver,
-    private readonly writeBatch: (rows: readonly SaleRow[]) => Promise<StoredSale[]>,
-    private readonly budget: RecordBudget,
-  ) {}
-
-  async add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void> {
-    const offset = await this.admit();
-    const violations = validateSale(sale, this.limits);
-    if (violations.length > 0 || !sale) {
-      const first = violations[0];
-      this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
-      this.reject(offset, "invalid_argument", first?.description ?? "invalid", first?.field ?? "");
-      return;
-    }
-    const fingerprint = fingerprintSale(sale, saleBytes);
-    const key = this.streamKey
-      ? streamRecordKey(this.streamKey, offset)
-      : contentKey(fingerprint.hash);
-    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
-    if (this.pending.length >= this.streamLimits.batchSize) await this.flush();
-  }
-
-  async addMalformed(message: string): Promise<void> {
-    this.reject(await this.admit(), "malformed", message, "");
-  }
-
-  /**
-   * Counts the next record against the stream's bounds and the tenant's budget; returns its
-   * offset. The budget is taken a batch at a time, and waiting for it stops reading from the
-   * client, so a stream over its limit is slowed down rather than refused outright.
-   */
-  private async admit(): Promise<number> {
-    if (this.received >= this.streamLimits.maxRecords) {
-      await this.settle();
-      throw new StreamLimitError(
-        "too_many_records",
-        `stream has more than ${this.streamLimits.maxRecords} records; split it`,
-        this.progress(),
-      );
-    }
-    this.unpaid++;
-    if (this.unpaid >= this.streamLimits.batchSize) await this.pay();
-    return this.received++;
-  }
-
-  private async pay(): Promise<void> {
-    if (this.unpaid === 0) return;
-    const records = this.unpaid;
-    this.unpaid = 0;
-    try {
-      await this.budget.acquire(this.tenantId, records, this.streamLimits.maxWaitMs);
-    } catch (err) {
-      if (!(err instanceof RateLimitedError)) throw err;
-      // Report exactly what is committed: wait for the batch in flight first.
-      await this.settle();
-      throw new RateLimitedError(err.retryAfterMs, this.progress());
-    }
-  }
-
-  /** Waits for the batch in flight, ignoring its failure (the caller is already failing). */
-  private async settle(): Promise<void> {
-    await this.inFlight?.catch(() => {});
-  }
-
-  async finish(): Promise<StreamSummary> {
-    await this.pay();
-    await this.flush();
-    await this.inFlight;
-    // Conflicts are found when a batch commits, after later records' validation failures.
-    this.rejections.sort((a, b) => a.offset - b.offset);
-    return {
-      ...this.progress(),
-      rejections: this.rejections,
-      idempotencyKey: this.streamKey,
-    };
-  }
-
-  progress() {
-    return {
-      received: this.received,
-      accepted: this.accepted,
-      duplicate: this.duplicate,
-      rejected: this.rejected,
-      rejectionsOmitted: this.rejectionsOmitted,
-    };
-  }
-
-  private async flush(): Promise<void> {
-    // Surfaces a failure of the previous batch before more is written or acknowledged.
-    await this.inFlight;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.inFlight = this.write(batch);
-    // Keep a rejection from going unhandled while nobody awaits it yet; it is re-awaited above.
-    this.inFlight.catch(() => {});
-  }
-
-  private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
-    this.observer.batch("stream", batch.length);
-    const stored = await this.writeBatch(batch.map((b) => b.row));
-    // Counted per source, then reported once per batch: metrics stay off the per-record path.
-    const counts = new Map<string, number>();
-    const count = (source: string, outcome: string) => {
-      const k = `${outcome}\u0000${source}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    };
-    batch.forEach(({ offset, row }, i) => {
-      const s = stored[i] as StoredSale;
-      if (s.payloadHash !== row.payloadHash) {
-        count(row.source, "rejected");
-        this.reject(
-          offset,
-          "idempotency_conflict",
-          `idempotency key ${row.idempotencyKey} was already used for a different sale`,
-          "",
-        );
-      } else if (s.inserted) {
-        count(row.source, "accepted");
-        this.accepted++;
-      } else {
-        count(row.source, "duplicate");
-        this.duplicate++;
-      }
-    });
-    for (const [k, n] of counts) {
-      const [outcome, source] = k.split("\u0000") as [
-        "accepted" | "duplicate" | "rejected",
-        string,
-      ];
-      this.observer.records(this.tenantId, source, outcome, n);
-    }
-  }
-
-  private reject(offset: number, reason: RejectionReason, message: string, field: string): void {
-    this.rejected++;
-    if (this.rejections.length < MAX_LISTED_REJECTIONS) {
-      this.rejections.push({ offset, reason, message, field });
-    } else this.rejectionsOmitted++;
   }
 }

@@ -1,0 +1,74 @@
+import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+
+// The ingest domain's own types: what the service returns and what it needs from outside.
+// Kept apart so the service, the stream session and the proto mapping share them without
+// importing each other.
+
+/** What a unary ingest stored or found. */
+export interface IngestResult {
+  readonly recordId: string;
+  readonly outcome: "accepted" | "duplicate";
+  readonly acceptedAtMicros: bigint;
+  readonly idempotencyKey: string;
+}
+
+/** Why a streamed record was not stored. */
+export type RejectionReason = "invalid_argument" | "idempotency_conflict" | "malformed";
+
+export interface Rejection {
+  readonly offset: number;
+  readonly reason: RejectionReason;
+  readonly message: string;
+  readonly field: string;
+}
+
+/** The outcome of a whole stream. */
+export interface StreamSummary {
+  readonly received: number;
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+  readonly rejections: readonly Rejection[];
+  readonly rejectionsOmitted: number;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** One client stream being ingested; feed it records in order, then `finish`. */
+export interface StreamSession {
+  /**
+   * Adds the next record (`saleBytes`: the client's encoding of it, when known). Resolves when
+   * the server is ready for more (backpressure).
+   */
+  add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void>;
+  /** Counts the next record as undecodable. */
+  addMalformed(message: string): Promise<void>;
+  /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
+  finish(): Promise<StreamSummary>;
+  /** Counters so far (for logs when the stream fails midway). */
+  progress(): Omit<StreamSummary, "rejections" | "idempotencyKey">;
+}
+
+/** At most this many rejections are listed in a stream's answer; the rest are only counted. */
+export const MAX_LISTED_REJECTIONS = 1_000;
+
+/** Where the service reports what it did (metrics). */
+export interface IngestObserver {
+  records(
+    tenantId: string,
+    source: string,
+    outcome: "accepted" | "duplicate" | "rejected",
+    count: number,
+  ): void;
+  batch(path: "unary" | "stream", size: number): void;
+}
+
+/** An observer that records nothing (tests, tools). */
+export const NO_OBSERVER: IngestObserver = { records() {}, batch() {} };
+
+/** Runs a database operation under the circuit breaker. */
+export type DbGuard = <T>(operation: () => Promise<T>) => Promise<T>;
+
+/** Takes records from a tenant's budget (see resilience/rate-limiter.ts). */
+export interface RecordBudget {
+  acquire(tenantId: string, records: number, maxWaitMs: number): Promise<void>;
+}
