@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { ColumnType, Generated } from "kysely";
 import { Kysely, type LogEvent, PostgresDialect, type Transaction } from "kysely";
@@ -84,6 +85,8 @@ export async function createDatabase(
     });
     return { db, kind: "postgres", pool, close: () => db.destroy() };
   }
+  // PGlite creates its own directory but not the parents: a fresh clone has no .data/ yet.
+  if (config.dataDir !== undefined) mkdirSync(config.dataDir, { recursive: true });
   const pglite = config.dataDir === undefined ? new PGlite() : new PGlite(config.dataDir);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log && { log }) });

@@ -11,8 +11,10 @@ import { createLogger } from "../../src/observability/logger.js";
 import { makeSale } from "../support/fixtures.js";
 import { auth, testConfig } from "../support/server.js";
 
-const dataDir = mkdtempSync(join(tmpdir(), "pos-ingest-embedded-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const root = mkdtempSync(join(tmpdir(), "pos-ingest-embedded-"));
+// Nested and not there yet, like .data/pglite in a fresh clone.
+const dataDir = join(root, ".data", "pglite");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Starts the app as `npm start` would with no DATABASE_URL, capturing its JSON log lines. */
 async function startEmbedded() {
