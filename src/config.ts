@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 const bool = z
@@ -86,6 +87,7 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  RATE_LIMIT_TENANT_OVERRIDES_FILE: z.string().min(1).optional(),
   RATE_LIMIT_ON_REDIS_FAILURE: z.enum(["insurance", "closed"]).default("insurance"),
   RATE_LIMIT_MAX_STREAM_WAIT_MS: integer(0, 600_000).default(5_000),
 });
@@ -245,11 +247,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: e.REDIS_URL,
       redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       defaults: { recordsPerSecond: e.RATE_LIMIT_RECORDS_PER_SECOND, burst: e.RATE_LIMIT_BURST },
-      tenants: e.RATE_LIMIT_TENANT_OVERRIDES,
+      // The file (a mounted ConfigMap, say) is read once at start; the variable wins per tenant.
+      tenants: {
+        ...overridesFile(e.RATE_LIMIT_TENANT_OVERRIDES_FILE),
+        ...e.RATE_LIMIT_TENANT_OVERRIDES,
+      },
       onRedisFailure: e.RATE_LIMIT_ON_REDIS_FAILURE,
       maxStreamWaitMs: e.RATE_LIMIT_MAX_STREAM_WAIT_MS,
     },
   } satisfies Config);
+}
+
+function overridesFile(path: string | undefined): Record<string, RateLimit> {
+  if (!path) return {};
+  try {
+    return tenantOverrides.parse(JSON.parse(readFileSync(path, "utf8")));
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new ConfigError(
+      `invalid configuration:\n  RATE_LIMIT_TENANT_OVERRIDES_FILE: ${path}: expected JSON like {"acme":{"recordsPerSecond":5000,"burst":20000}} (${why})`,
+    );
+  }
 }
 
 function tlsConfig(e: z.infer<typeof envSchema>): Config["tls"] {

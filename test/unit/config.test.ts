@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
@@ -190,6 +193,34 @@ describe("loadConfig", () => {
         "RATE_LIMIT_TENANT_OVERRIDES",
       );
     });
+    it("reads overrides from a file, the variable winning per tenant", () => {
+      const dir = mkdtempSync(join(tmpdir(), "pos-ingest-config-"));
+      const file = join(dir, "limits.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          acme: { recordsPerSecond: 10, burst: 1 },
+          globex: { recordsPerSecond: 20, burst: 2 },
+        }),
+      );
+      const config = loadConfig({
+        RATE_LIMIT_TENANT_OVERRIDES_FILE: file,
+        RATE_LIMIT_TENANT_OVERRIDES: '{"acme":{"recordsPerSecond":99,"burst":9}}',
+      });
+      expect(config.rateLimit.tenants).toEqual({
+        acme: { recordsPerSecond: 99, burst: 9 },
+        globex: { recordsPerSecond: 20, burst: 2 },
+      });
+      writeFileSync(file, "{not json");
+      expect(configErrorOf({ RATE_LIMIT_TENANT_OVERRIDES_FILE: file }).message).toContain(
+        "RATE_LIMIT_TENANT_OVERRIDES_FILE",
+      );
+      expect(
+        configErrorOf({ RATE_LIMIT_TENANT_OVERRIDES_FILE: join(dir, "missing.json") }).message,
+      ).toContain("RATE_LIMIT_TENANT_OVERRIDES_FILE");
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it("rejects an unknown failure mode and a non-redis URL", () => {
       expect(configErrorOf({ RATE_LIMIT_ON_REDIS_FAILURE: "open" }).message).toContain(
         "RATE_LIMIT_ON_REDIS_FAILURE",
