@@ -1,0 +1,100 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runForJson, runNodeForJson } from "./child.js";
+import {
+  type ConfigDir,
+  type ConfigName,
+  type Placeholders,
+  readConfig,
+  shippedConfigPath,
+} from "./ghz-config.js";
+import { cpuSnapshot, cpuUsedBetween } from "./process-stats.js";
+import type { GhzReport } from "./report.js";
+
+/** Which tool drives the load: ghz when installed, else the built-in generator. */
+export type LoadTool = "ghz" | "built-in";
+
+/** One load run: a shipped config, its placeholders, and ghz's knobs for this run. */
+export interface LoadRun {
+  readonly config: ConfigName;
+  readonly placeholders: Placeholders;
+  readonly host: string;
+  readonly concurrency: number;
+  readonly total: number;
+  readonly connections: number;
+  readonly streamCallCount?: number;
+  readonly rps?: number;
+}
+
+/**
+ * Unreported calls the built-in generator makes first (streams: one stream of this many
+ * records): each run is a fresh Node process whose JIT is cold. ghz, compiled Go, needs none.
+ */
+function warmupFor(run: LoadRun): number {
+  return run.streamCallCount !== undefined && run.config === "stream"
+    ? Math.min(Math.ceil(run.streamCallCount / 4), 10_000)
+    : Math.min(1_000, Math.ceil(run.total / 4));
+}
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The `ghz` executable on PATH, if any. */
+export function findGhz(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "ghz");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Renders the run's config (placeholders filled, knobs set, proto paths made absolute) into
+ * `dir` and runs it with ghz (`ghz --config … -O json`) or with the built-in generator in a child
+ * process; both answer with a ghz JSON report.
+ */
+export async function runLoad(
+  tool: LoadTool,
+  dir: ConfigDir,
+  run: LoadRun,
+  watch: { readonly ghzPath: string | undefined; readonly serverPids: readonly number[] },
+): Promise<GhzReport> {
+  const config = readConfig(shippedConfigPath(run.config), run.placeholders);
+  config.host = run.host;
+  config.concurrency = run.concurrency;
+  config.total = run.total;
+  config.connections = Math.min(run.connections, run.concurrency);
+  if (run.streamCallCount !== undefined) config["stream-call-count"] = run.streamCallCount;
+  if (run.rps) config.rps = run.rps;
+  if (config.proto) config.proto = resolve(repoRoot, config.proto);
+  config["import-paths"] = config["import-paths"]?.map((p) => resolve(repoRoot, p));
+  const path = dir.write(run.config, config);
+  if (tool === "ghz") {
+    // ghz makes no warm-up calls, so CPU used around its whole run is the run's.
+    const before = cpuSnapshot(watch.serverPids);
+    const report = await runForJson<GhzReport>(watch.ghzPath ?? "ghz", [
+      "--config",
+      path,
+      "--format",
+      "json",
+    ]);
+    const cpu =
+      watch.serverPids.length > 0 ? cpuUsedBetween(before, cpuSnapshot(watch.serverPids)) : {};
+    // ghz echoes the metadata, API key included, into its report; results files must not hold it.
+    const { metadata: _, ...options } = report.options;
+    return { ...report, options, ...cpu };
+  }
+  // The generator measures CPU itself, around its measured calls only (not its warm-up).
+  return runNodeForJson<GhzReport>("load-generator", [
+    "--config",
+    path,
+    "--warmup",
+    String(warmupFor(run)),
+    ...(watch.serverPids.length > 0 ? ["--server-pids", watch.serverPids.join(",")] : []),
+  ]);
+}

@@ -1,0 +1,108 @@
+import type { BenchContext } from "../context.js";
+import { createFreshDatabase } from "../fresh-database.js";
+import { unaryMeasurement } from "../measurement.js";
+import type { GhzReport } from "../report.js";
+import { type ServerUnderTest, startServer } from "../server-process.js";
+import { exactlyOnce, storedKeys } from "./deduplication.js";
+import { callers, connectionsFor, n, newRunId } from "./shared.js";
+
+/**
+ * Two server processes on one fresh database and one Redis (shared rate-limit budget), each sent
+ * the same `keys` keys at the same time by its own load generator: every key must be stored once
+ * across both, with one ACCEPTED and one DUPLICATE per key.
+ */
+export async function replicasShareDedup(ctx: BenchContext): Promise<void> {
+  const replicas = ctx.options.replicas;
+  if (!replicas) return;
+  const db = await createFreshDatabase(ctx.options.databaseUrl);
+  const servers: ServerUnderTest[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      servers.push(
+        await startServer({
+          databaseUrl: db.url,
+          redisUrl: ctx.options.redisUrl,
+          nodeArgs: [],
+        }),
+      );
+    }
+    const runId = newRunId();
+    ctx.progress(
+      `replicas: 2 servers (${servers.map((s) => s.target).join(", ")}), ` +
+        `${n(replicas.keys)} keys sent to both`,
+    );
+    const reports = await Promise.all(
+      servers.map((server, i) =>
+        ctx.load(
+          `replica ${i + 1}`,
+          {
+            config: "unary-dedup",
+            placeholders: { apiKey: db.token, runId, distinctKeys: replicas.keys },
+            host: server.target,
+            concurrency: replicas.concurrency,
+            total: replicas.keys,
+            connections: connectionsFor(replicas.concurrency),
+          },
+          [server.pid],
+        ),
+      ),
+    );
+    const combined = combine(reports);
+    const verdict = exactlyOnce(
+      combined,
+      await storedKeys(db, runId),
+      replicas.keys,
+      2 * replicas.keys,
+    );
+    ctx.detail("replicas", verdict);
+    const m = unaryMeasurement(combined);
+    ctx.row({
+      section: "service",
+      name: `2 replicas, same ${n(replicas.keys)} keys to both, ${callers(replicas.concurrency)} each`,
+      measurement: m,
+      note: verdict.text,
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await db.drop();
+  }
+}
+
+function add(x: number | undefined, y: number | undefined): number | undefined {
+  return x === undefined || y === undefined ? undefined : x + y;
+}
+
+/** Both replicas' reports as one: summed counts, the slower run's time, the worse latencies. */
+function combine(reports: GhzReport[]): GhzReport {
+  const [a, b] = reports as [GhzReport, GhzReport];
+  const sum = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const total = Math.max(a.total, b.total);
+  return {
+    ...a,
+    count: a.count + b.count,
+    total,
+    rps: (a.count + b.count) / (total / 1e9),
+    statusCodeDistribution: sum(a.statusCodeDistribution, b.statusCodeDistribution),
+    errorDistribution: sum(a.errorDistribution, b.errorDistribution),
+    latencyDistribution: (a.latencyDistribution ?? []).map((p, i) => ({
+      percentage: p.percentage,
+      latency: Math.max(p.latency, b.latencyDistribution?.[i]?.latency ?? 0),
+    })),
+    clientCpuSeconds: add(a.clientCpuSeconds, b.clientCpuSeconds),
+    serverCpuSeconds: add(a.serverCpuSeconds, b.serverCpuSeconds),
+    // One PostgreSQL server measured during both runs at once: either report has the total.
+    postgresCpuSeconds: a.postgresCpuSeconds,
+    outcomes:
+      a.outcomes && b.outcomes
+        ? {
+            accepted: a.outcomes.accepted + b.outcomes.accepted,
+            duplicate: a.outcomes.duplicate + b.outcomes.duplicate,
+            rejected: a.outcomes.rejected + b.outcomes.rejected,
+          }
+        : undefined,
+  };
+}

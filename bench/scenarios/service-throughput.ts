@@ -1,0 +1,89 @@
+import type { BenchContext } from "../context.js";
+import { streamMeasurement, unaryMeasurement } from "../measurement.js";
+import { callers, connectionsFor, n, newRunId, ratio } from "./shared.js";
+import type { StorageCeiling } from "./storage-ceiling.js";
+import type { TransportCeiling } from "./transport-ceiling.js";
+
+/** A running service to measure: its gRPC address, process id and a token for tenant `bench`. */
+export interface ServiceTarget {
+  readonly host: string;
+  readonly token: string;
+  readonly pid: number;
+}
+
+/**
+ * Unary calls at each concurrency level (unique keys) and single streams of each length, each
+ * figure set against the bare server's for the same load and against raw Postgres.
+ */
+export async function measureServiceThroughput(
+  ctx: BenchContext,
+  target: ServiceTarget,
+  transport: TransportCeiling,
+  storage: StorageCeiling,
+): Promise<void> {
+  const { options } = ctx;
+  const placeholders = { apiKey: target.token, runId: newRunId() };
+  ctx.progress(`service: warm-up, ${options.warmup} calls`);
+  await ctx.load("service warm-up", {
+    config: "unary",
+    placeholders,
+    host: target.host,
+    concurrency: 75,
+    total: options.warmup,
+    connections: connectionsFor(75),
+  });
+  for (const { concurrency, total } of options.unary) {
+    ctx.progress(`service: unary, ${callers(concurrency)}, ${n(total)} calls`);
+    const report = await ctx.load(
+      `service unary c=${concurrency}`,
+      {
+        config: "unary",
+        placeholders,
+        host: target.host,
+        concurrency,
+        total,
+        connections: connectionsFor(concurrency),
+      },
+      [target.pid],
+    );
+    const m = unaryMeasurement(report);
+    const bare = transport.unary.get(concurrency);
+    ctx.row({
+      section: "service",
+      name: `unary, ${callers(concurrency)}`,
+      measurement: m,
+      vsTransport: ratio(m.rate, bare?.rate),
+      p99VsTransport: ratio(m.p99Ms, bare?.p99Ms),
+      vsStorage: ratio(m.rate, storage.singleRowAt(concurrency)?.rate),
+    });
+  }
+  for (const records of options.streams) {
+    ctx.progress(`service: one stream of ${n(records)} records`);
+    const report = await ctx.load(
+      `service stream ${records}`,
+      {
+        config: "stream",
+        placeholders,
+        host: target.host,
+        concurrency: 1,
+        total: 1,
+        connections: 1,
+        streamCallCount: records,
+      },
+      [target.pid],
+    );
+    const m = streamMeasurement(report, records);
+    const accepted = report.outcomes?.accepted;
+    ctx.row({
+      section: "service",
+      name: `stream, ${n(records)} records`,
+      measurement: m,
+      vsTransport: ratio(m.rate, transport.stream.get(records)?.rate),
+      vsStorage: ratio(m.rate, storage.bestBatch.rate),
+      note:
+        accepted === undefined || accepted === records
+          ? undefined
+          : `only ${accepted} of ${records} accepted`,
+    });
+  }
+}

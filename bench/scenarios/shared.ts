@@ -1,0 +1,30 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * Channels (TCP connections) for a load with `concurrency` callers: four, as a gateway's channel
+ * pool might hold, or one per caller below that. Four also keeps 200 callers under the server's
+ * 100 concurrent streams per connection.
+ */
+export function connectionsFor(concurrency: number): number {
+  return Math.max(1, Math.min(4, concurrency));
+}
+
+/** A short random id that makes a scenario's idempotency keys its own. */
+export function newRunId(): string {
+  return randomBytes(4).toString("hex");
+}
+
+/** `a / b`, or undefined when either is missing or b is 0. */
+export function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
+/** A count with thousands separators, as the table prints it. */
+export function n(count: number): string {
+  return count.toLocaleString("en");
+}
+
+/** "1 caller", "75 callers". */
+export function callers(count: number): string {
+  return count === 1 ? "1 caller" : `${n(count)} callers`;
+}
