@@ -21,7 +21,7 @@ import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
-import { readAuthorization, readIdempotencyKey } from "./metadata.js";
+import { readAuthorization, readIdempotencyKey, unaryIdempotencyKey } from "./metadata.js";
 import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
 
@@ -72,11 +72,12 @@ export function createIngestHandlers(options: {
       const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata));
       tenant = principal.tenantId;
-      const key = readIdempotencyKey(call.metadata);
+      const metadataKey = readIdempotencyKey(call.metadata);
       const request = call.request;
       if (request instanceof DecodeFailure) {
         throw new MalformedMessageError({ cause: request.cause });
       }
+      const key = unaryIdempotencyKey(metadataKey, request.message.idempotencyKey);
       const result = await service.ingest(
         principal.tenantId,
         request.message.sale,
@@ -150,7 +151,11 @@ export function createIngestHandlers(options: {
         if (message instanceof DecodeFailure) {
           await session.addMalformed("message could not be decoded");
         } else {
-          await session.add(message.message.sale, saleBytesOf(message.bytes));
+          await session.add(
+            message.message.sale,
+            saleBytesOf(message.bytes),
+            message.message.idempotencyKey,
+          );
         }
         idle.refresh();
       }

@@ -1,7 +1,6 @@
 import type { Metadata } from "@grpc/grpc-js";
 import { ValidationError } from "../errors.js";
-
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+import { isValidIdempotencyKey } from "./canonical.js";
 
 /**
  * The `idempotency-key` metadata, if sent: printable ASCII, 1-255 characters, given once. A
@@ -12,7 +11,7 @@ export function readIdempotencyKey(metadata: Metadata): string | undefined {
   const values = metadata.get("idempotency-key");
   if (values.length === 0) return undefined;
   const value = values[0];
-  if (values.length > 1 || typeof value !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(value)) {
+  if (values.length > 1 || typeof value !== "string" || !isValidIdempotencyKey(value)) {
     throw new ValidationError([
       {
         field: "metadata.idempotency-key",
@@ -21,6 +20,32 @@ export function readIdempotencyKey(metadata: Metadata): string | undefined {
     ]);
   }
   return value;
+}
+
+/**
+ * The key a unary call is stored under: the metadata's, or the request's own `idempotency_key`
+ * field (empty means not sent). Both may be sent only if they agree: picking one silently would
+ * let a retry that sends the other deduplicate against a different key.
+ */
+export function unaryIdempotencyKey(
+  metadataKey: string | undefined,
+  recordKey: string,
+): string | undefined {
+  if (recordKey === "") return metadataKey;
+  if (!isValidIdempotencyKey(recordKey)) {
+    throw new ValidationError([
+      { field: "idempotency_key", description: "must be 1-255 printable ASCII characters" },
+    ]);
+  }
+  if (metadataKey !== undefined && metadataKey !== recordKey) {
+    throw new ValidationError([
+      {
+        field: "idempotency_key",
+        description: "differs from the idempotency-key metadata; send one, or the same in both",
+      },
+    ]);
+  }
+  return recordKey;
 }
 
 /** The `authorization` metadata value, if sent. */

@@ -36,10 +36,11 @@ export interface StreamSummary {
 /** One client stream being ingested; feed it records in order, then `finish`. */
 export interface StreamSession {
   /**
-   * Adds the next record (`saleBytes`: the client's encoding of it, when known). Resolves when
-   * the server is ready for more (backpressure).
+   * Adds the next record (`saleBytes`: the client's encoding of it, when known; `recordKey`: the
+   * record's own idempotency key, empty or absent when it has none). Resolves when the server is
+   * ready for more (backpressure).
    */
-  add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void>;
+  add(sale: Sale | undefined, saleBytes?: Uint8Array, recordKey?: string): Promise<void>;
   /** Counts the next record as undecodable. */
   addMalformed(message: string): Promise<void>;
   /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */

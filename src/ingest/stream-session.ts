@@ -1,6 +1,12 @@
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { RateLimitedError, StreamLimitError } from "../errors.js";
-import { contentKey, fingerprintSale, streamRecordKey, uuidv7 } from "./canonical.js";
+import {
+  contentKey,
+  fingerprintSale,
+  isValidIdempotencyKey,
+  streamRecordKey,
+  uuidv7,
+} from "./canonical.js";
 import { toSaleRow } from "./mapping.js";
 import {
   type IngestObserver,
@@ -49,8 +55,18 @@ export class Session implements StreamSession {
     private readonly budget: RecordBudget,
   ) {}
 
-  async add(sale: Sale | undefined, saleBytes?: Uint8Array): Promise<void> {
+  async add(sale: Sale | undefined, saleBytes?: Uint8Array, recordKey = ""): Promise<void> {
     const offset = await this.admit();
+    if (recordKey !== "" && !isValidIdempotencyKey(recordKey)) {
+      this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
+      this.reject(
+        offset,
+        "invalid_argument",
+        "must be 1-255 printable ASCII characters",
+        "idempotency_key",
+      );
+      return;
+    }
     const violations = validateSale(sale, this.limits);
     if (violations.length > 0 || !sale) {
       const first = violations[0];
@@ -59,9 +75,10 @@ export class Session implements StreamSession {
       return;
     }
     const fingerprint = fingerprintSale(sale, saleBytes);
-    const key = this.streamKey
-      ? streamRecordKey(this.streamKey, offset)
-      : contentKey(fingerprint.hash);
+    // A record's own key wins: it names the sale wherever a resend puts it.
+    const key =
+      recordKey ||
+      (this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(fingerprint.hash));
     this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
     if (this.pending.length >= this.streamLimits.batchSize) await this.flush();
   }

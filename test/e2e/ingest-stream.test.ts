@@ -5,6 +5,7 @@ import {
   type IngestRequest,
   IngestRequestSchema,
   IngestStreamResponseSchema,
+  Outcome,
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
@@ -159,6 +160,53 @@ describe("IngestStream on PostgreSQL", () => {
     });
     const again = await server.client().ingestStream(requests([other]), auth(server.keys.acme));
     expect(again).toMatchObject({ accepted: 0n, duplicate: 1n });
+  });
+
+  it("keys a record by its own idempotency_key wherever a resend puts it", async () => {
+    const sales = Array.from({ length: 300 }, () => makeSale());
+    const keyed = (s: Sale) =>
+      create(IngestRequestSchema, { sale: s, idempotencyKey: `own/${s.saleId}` });
+    const first = await server.client().ingestStream(
+      (async function* () {
+        for (const s of sales.slice(0, 200)) yield keyed(s);
+      })(),
+      auth(server.keys.acme, "own-a"),
+    );
+    expect(first).toMatchObject({ accepted: 200n, duplicate: 0n, rejected: 0n });
+    // The resend is chunked differently, reversed, under another stream key: same records.
+    const resend = await server.client().ingestStream(
+      (async function* () {
+        for (const s of [...sales].reverse()) yield keyed(s);
+      })(),
+      auth(server.keys.acme, "own-b"),
+    );
+    expect(resend).toMatchObject({ received: 300n, accepted: 100n, duplicate: 200n, rejected: 0n });
+    expect(await storedCount("acme", "own/")).toBe(300);
+    expect(await storedCount("acme", "own-a/")).toBe(0);
+    // Unary calls share the key space: the same key and sale is a duplicate.
+    const unary = await server
+      .client()
+      .ingest(
+        { sale: sales[5] as Sale, idempotencyKey: `own/${sales[5]?.saleId}` },
+        auth(server.keys.acme),
+      );
+    expect(unary.outcome).toBe(Outcome.DUPLICATE);
+  });
+
+  it("rejects a record whose own idempotency_key is malformed, by offset and field", async () => {
+    const res = await server.client().ingestStream(
+      (async function* () {
+        yield create(IngestRequestSchema, { sale: makeSale(), idempotencyKey: "fine" });
+        yield create(IngestRequestSchema, { sale: makeSale(), idempotencyKey: "k".repeat(256) });
+        yield create(IngestRequestSchema, { sale: makeSale(), idempotencyKey: "caf\u00e9" });
+      })(),
+      auth(server.keys.acme, "own-bad"),
+    );
+    expect(res).toMatchObject({ received: 3n, accepted: 1n, rejected: 2n });
+    expect(res.rejections.map((r) => [r.offset, r.reason, r.field])).toEqual([
+      [1n, RejectReason.INVALID_ARGUMENT, "idempotency_key"],
+      [2n, RejectReason.INVALID_ARGUMENT, "idempotency_key"],
+    ]);
   });
 
   it("answers an empty stream with zero counts", async () => {

@@ -193,6 +193,41 @@ describe("Ingest (unary) on PostgreSQL", () => {
     expect(res.idempotencyKey).toMatch(/^content:[0-9a-f]{64}$/);
   });
 
+  it("takes the key from the request's idempotency_key field when the metadata has none", async () => {
+    const sale = makeSale();
+    const first = await server
+      .client()
+      .ingest({ sale, idempotencyKey: "field-key-1" }, auth(server.keys.acme));
+    expect(first).toMatchObject({ outcome: Outcome.ACCEPTED, idempotencyKey: "field-key-1" });
+    // The same key in the metadata names the same record.
+    const again = await server.client().ingest({ sale }, auth(server.keys.acme, "field-key-1"));
+    expect(again).toMatchObject({ outcome: Outcome.DUPLICATE, recordId: first.recordId });
+    const both = await server
+      .client()
+      .ingest({ sale, idempotencyKey: "field-key-1" }, auth(server.keys.acme, "field-key-1"));
+    expect(both.outcome).toBe(Outcome.DUPLICATE);
+    expect(await countSales("acme", "field-key-1")).toBe(1);
+  });
+
+  it.each([
+    ["differs from the metadata's", "field-key-2", "other-key"],
+    ["is not printable ASCII", "caf\u00e9", undefined],
+  ])(
+    "answers INVALID_ARGUMENT when the request's idempotency_key %s",
+    async (_what, field, meta) => {
+      const err = await rejectionOf(
+        server
+          .client()
+          .ingest({ sale: makeSale(), idempotencyKey: field }, auth(server.keys.acme, meta)),
+      );
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe(
+        "idempotency_key",
+      );
+      expect(await countSales("acme", field)).toBe(0);
+    },
+  );
+
   it("accepts a 255-character printable key", async () => {
     const key = `${"k".repeat(250)} ~!@#`;
     const res = await server.client().ingest({ sale: makeSale() }, auth(server.keys.acme, key));

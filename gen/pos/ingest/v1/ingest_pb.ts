@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pos/ingest/v1/ingest.proto.
  */
 export const file_pos_ingest_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chpwb3MvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxINcG9zLmluZ2VzdC52MSIyCg1Jbmdlc3RSZXF1ZXN0EiEKBHNhbGUYASABKAsyEy5wb3MuaW5nZXN0LnYxLlNhbGUilgEKDkluZ2VzdFJlc3BvbnNlEhEKCXJlY29yZF9pZBgBIAEoCRInCgdvdXRjb21lGAIgASgOMhYucG9zLmluZ2VzdC52MS5PdXRjb21lEi8KC2FjY2VwdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkibQoOUmVqZWN0ZWRSZWNvcmQSDgoGb2Zmc2V0GAEgASgEEisKBnJlYXNvbhgCIAEoDjIbLnBvcy5pbmdlc3QudjEuUmVqZWN0UmVhc29uEg8KB21lc3NhZ2UYAyABKAkSDQoFZmllbGQYBCABKAkixwEKFEluZ2VzdFN0cmVhbVJlc3BvbnNlEhAKCHJlY2VpdmVkGAEgASgEEhAKCGFjY2VwdGVkGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoBBIQCghyZWplY3RlZBgEIAEoBBIxCgpyZWplY3Rpb25zGAUgAygLMh0ucG9zLmluZ2VzdC52MS5SZWplY3RlZFJlY29yZBIaChJyZWplY3Rpb25zX29taXR0ZWQYBiABKAQSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJKk8KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhQKEE9VVENPTUVfQUNDRVBURUQQARIVChFPVVRDT01FX0RVUExJQ0FURRACKpYBCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHlJFSkVDVF9SRUFTT05fSU5WQUxJRF9BUkdVTUVOVBABEiYKIlJFSkVDVF9SRUFTT05fSURFTVBPVEVOQ1lfQ09ORkxJQ1QQAhIbChdSRUpFQ1RfUkVBU09OX01BTEZPUk1FRBADMqsBCg1Jbmdlc3RTZXJ2aWNlEkUKBkluZ2VzdBIcLnBvcy5pbmdlc3QudjEuSW5nZXN0UmVxdWVzdBodLnBvcy5pbmdlc3QudjEuSW5nZXN0UmVzcG9uc2USUwoMSW5nZXN0U3RyZWFtEhwucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXF1ZXN0GiMucG9zLmluZ2VzdC52MS5Jbmdlc3RTdHJlYW1SZXNwb25zZSgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
+  fileDesc("Chpwb3MvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxINcG9zLmluZ2VzdC52MSJLCg1Jbmdlc3RSZXF1ZXN0EiEKBHNhbGUYASABKAsyEy5wb3MuaW5nZXN0LnYxLlNhbGUSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIpYBCg5Jbmdlc3RSZXNwb25zZRIRCglyZWNvcmRfaWQYASABKAkSJwoHb3V0Y29tZRgCIAEoDjIWLnBvcy5pbmdlc3QudjEuT3V0Y29tZRIvCgthY2NlcHRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIm0KDlJlamVjdGVkUmVjb3JkEg4KBm9mZnNldBgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy5wb3MuaW5nZXN0LnYxLlJlamVjdFJlYXNvbhIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJIscBChRJbmdlc3RTdHJlYW1SZXNwb25zZRIQCghyZWNlaXZlZBgBIAEoBBIQCghhY2NlcHRlZBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAQSEAoIcmVqZWN0ZWQYBCABKAQSMQoKcmVqZWN0aW9ucxgFIAMoCzIdLnBvcy5pbmdlc3QudjEuUmVqZWN0ZWRSZWNvcmQSGgoScmVqZWN0aW9uc19vbWl0dGVkGAYgASgEEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSpPCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBPVVRDT01FX0FDQ0VQVEVEEAESFQoRT1VUQ09NRV9EVVBMSUNBVEUQAiqWAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5SRUpFQ1RfUkVBU09OX0lOVkFMSURfQVJHVU1FTlQQARImCiJSRUpFQ1RfUkVBU09OX0lERU1QT1RFTkNZX0NPTkZMSUNUEAISGwoXUkVKRUNUX1JFQVNPTl9NQUxGT1JNRUQQAzKrAQoNSW5nZXN0U2VydmljZRJFCgZJbmdlc3QSHC5wb3MuaW5nZXN0LnYxLkluZ2VzdFJlcXVlc3QaHS5wb3MuaW5nZXN0LnYxLkluZ2VzdFJlc3BvbnNlElMKDEluZ2VzdFN0cmVhbRIcLnBvcy5pbmdlc3QudjEuSW5nZXN0UmVxdWVzdBojLnBvcy5pbmdlc3QudjEuSW5nZXN0U3RyZWFtUmVzcG9uc2UoAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
 
 /**
  * One sale to ingest.
@@ -26,6 +26,16 @@ export type IngestRequest = Message<"pos.ingest.v1.IngestRequest"> & {
    * @generated from field: pos.ingest.v1.Sale sale = 1;
    */
   sale?: Sale | undefined;
+
+  /**
+   * Optional key of this record, same format as the idempotency-key metadata
+   * (1-255 printable ASCII characters). Ingest: used when the metadata carries
+   * no key; if both are sent they must be equal. IngestStream: the record's
+   * key, in place of "<stream key>/<i>" or the content-derived key.
+   *
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey: string;
 };
 
 /**
@@ -251,6 +261,9 @@ export const RejectReasonSchema: GenEnum<RejectReason> = /*@__PURE__*/
  *     IngestStream: names the stream; record i gets the key "<key>/<i>", so a
  *                   resent stream stores each record once. Absent: each record
  *                   is keyed by its content.
+ *   A record may carry its own key instead (IngestRequest.idempotency_key); it
+ *   takes precedence over the stream's, so a sale keeps its key whichever
+ *   stream, and whichever position in it, carries it on a resend.
  * The same key with the same sale answers OUTCOME_DUPLICATE with the original
  * record id and time; the same key with a different sale is refused and nothing
  * is overwritten.
