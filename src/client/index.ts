@@ -1,0 +1,30 @@
+/**
+ * The pos-ingest client library: `createIngestClient` for POS gateways, with idempotency keys
+ * from the POS's own ids and retries that honour the server's retry delays.
+ *
+ * @packageDocumentation
+ */
+export type { MessageInitShape } from "@bufbuild/protobuf";
+export { create } from "@bufbuild/protobuf";
+export { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+export { Code, type FieldViolation, IngestError, isRetryable } from "./errors.js";
+export {
+  type ClientTlsOptions,
+  createIngestClient,
+  type HealthStatus,
+  type IngestClient,
+  type IngestClientOptions,
+  type IngestOptions,
+  type IngestResult,
+  type SaleInput,
+} from "./ingest-client.js";
+export {
+  IngestManyError,
+  type IngestManyOptions,
+  type IngestManyProgress,
+  type IngestManyResult,
+  MAX_STREAM_SIZE,
+  type ManyRejection,
+} from "./ingest-many.js";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
+export { type SaleIdentity, saleKey } from "./sale-key.js";

@@ -1,0 +1,179 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import type { IngestError } from "./errors.js";
+import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.js";
+import { saleKey } from "./sale-key.js";
+
+/** A sale as the client takes it: a `Sale` message or a plain object of its fields. */
+export type SaleInput = MessageInitShape<typeof SaleSchema>;
+
+/** TLS settings for an `https://` base URL; without them, Node's public roots are trusted. */
+export interface ClientTlsOptions {
+  /** PEM CA certificate(s) to trust instead of the public roots (a private CA). */
+  readonly ca?: string | Buffer;
+  /** PEM client certificate and key, when the server requires mutual TLS. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** The name to verify in the server's certificate, when it differs from the URL's host. */
+  readonly serverName?: string;
+}
+
+export interface IngestClientOptions {
+  /** The server, e.g. `http://localhost:50051` or `https://ingest.example.com`. */
+  readonly baseUrl: string;
+  /** The tenant's API key (`pik_…`), sent as `authorization: Bearer …` on every call. */
+  readonly apiKey: string;
+  readonly tls?: ClientTlsOptions;
+  /** Retry bounds; merged over DEFAULT_RETRY_POLICY. `{ maxAttempts: 1 }` turns retries off. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Deadline of one unary attempt (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Deadline of one stream attempt in `ingestMany` (default 5 min). */
+  readonly streamTimeoutMs?: number;
+  /** Called before each retry, e.g. to log it. */
+  readonly onRetry?: (error: IngestError, delayMs: number) => void;
+  /** Extra connect interceptors (tracing, tests). */
+  readonly interceptors?: Interceptor[];
+}
+
+/** Per-call options of `ingest`. */
+export interface IngestOptions {
+  /** The key to store the sale under; default `saleKey(sale)`, from the POS's own ids. */
+  readonly idempotencyKey?: string;
+  /** Cancels the call and any retry; an abort ends the call with CANCELED. */
+  readonly signal?: AbortSignal;
+  /** Deadline of each attempt (overrides the client's `timeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/** What became of one sale. */
+export interface IngestResult {
+  readonly recordId: string;
+  /**
+   * `duplicate` when the key was already stored, including by an earlier attempt of this very
+   * call whose answer was lost: either way the sale is stored exactly once.
+   */
+  readonly outcome: "accepted" | "duplicate";
+  /** When the record was first accepted (the same on every replay). */
+  readonly acceptedAt: Date;
+  readonly idempotencyKey: string;
+  /** Attempts it took (1 = no retry). */
+  readonly attempts: number;
+}
+
+/** grpc.health.v1 statuses, as names. */
+export type HealthStatus = "SERVING" | "NOT_SERVING" | "UNKNOWN" | "SERVICE_UNKNOWN";
+
+/** A pos-ingest client: typed calls with idempotency keys and retries done right by default. */
+export interface IngestClient {
+  /** Stores one sale exactly once, retrying transient failures with the same key. */
+  ingest(sale: SaleInput, options?: IngestOptions): Promise<IngestResult>;
+  /**
+   * Stores many sales in streams of `streamSize`, each record under its own key, resending a
+   * broken stream; returns the summed counts and every rejection with its sale. Throws an
+   * IngestManyError (with what was done so far) when a stream fails for good.
+   */
+  ingestMany(
+    sales: AsyncIterable<SaleInput> | Iterable<SaleInput>,
+    options?: IngestManyOptions,
+  ): Promise<IngestManyResult>;
+  /** grpc.health.v1 Check of `service` ("" = the whole server, or e.g. "readiness"). */
+  health(
+    service?: string,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<HealthStatus>;
+  /** Closes the connection; calls in flight fail. */
+  close(): void;
+}
+
+/** Creates a client over one HTTP/2 connection (gRPC protocol, connect-node). */
+export function createIngestClient(options: IngestClientOptions): IngestClient {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const authorization = `Bearer ${options.apiKey}`;
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", authorization);
+    return next(req);
+  };
+  const tls = options.tls;
+  const nodeOptions = tls && {
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.cert !== undefined && { cert: tls.cert }),
+    ...(tls.key !== undefined && { key: tls.key }),
+    ...(tls.serverName !== undefined && { servername: tls.serverName }),
+  };
+  // An explicit session manager so close() can end the connection.
+  const sessionManager = new Http2SessionManager(
+    options.baseUrl,
+    { pingIntervalMs: 30_000, idleConnectionTimeoutMs: 60_000 },
+    nodeOptions,
+  );
+  const transport = createGrpcTransport({
+    baseUrl: options.baseUrl,
+    sessionManager,
+    interceptors: [auth, ...(options.interceptors ?? [])],
+  });
+  const ingestService: Client<typeof IngestService> = createClient(IngestService, transport);
+  const healthService = createClient(Health, transport);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  return {
+    async ingest(sale, callOptions = {}) {
+      const key = callOptions.idempotencyKey ?? saleKey(sale);
+      return withRetries(
+        async ({ number }) => {
+          const res = await ingestService.ingest(
+            { sale },
+            {
+              headers: { "idempotency-key": key },
+              signal: callOptions.signal,
+              timeoutMs: callOptions.timeoutMs ?? timeoutMs,
+            },
+          );
+          return {
+            recordId: res.recordId,
+            outcome: res.outcome === Outcome.ACCEPTED ? "accepted" : "duplicate",
+            acceptedAt: res.acceptedAt ? timestampDate(res.acceptedAt) : new Date(Number.NaN),
+            idempotencyKey: res.idempotencyKey,
+            attempts: number,
+          } satisfies IngestResult;
+        },
+        policy,
+        callOptions.signal,
+        options.onRetry,
+      );
+    },
+    ingestMany(sales, manyOptions = {}) {
+      return ingestMany(
+        (requests, streamKey, signal) =>
+          ingestService.ingestStream(requests, {
+            headers: { "idempotency-key": streamKey },
+            signal,
+            timeoutMs: options.streamTimeoutMs ?? 300_000,
+          }),
+        sales,
+        { ...manyOptions, policy, onRetry: manyOptions.onRetry ?? options.onRetry },
+      );
+    },
+    async health(service = "", healthOptions = {}) {
+      const res = await withRetries(
+        () =>
+          healthService.check(
+            { service },
+            { signal: healthOptions.signal, timeoutMs: healthOptions.timeoutMs ?? 5_000 },
+          ),
+        { ...policy, maxAttempts: 1 },
+        healthOptions.signal,
+      );
+      return (HealthCheckResponse_ServingStatus[res.status] ?? "UNKNOWN") as HealthStatus;
+    },
+    close() {
+      sessionManager.abort();
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type IngestRequestSchema,
+  type IngestStreamResponse,
+  RejectReason,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { type IngestError, toIngestError } from "./errors.js";
+import { type RetryPolicy, withRetries } from "./retry.js";
+import { saleKey } from "./sale-key.js";
+
+type SaleInput = MessageInitShape<typeof SaleSchema>;
+type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
+
+/** The most records a stream may hold so that the server lists every rejection in its answer. */
+export const MAX_STREAM_SIZE = 1_000;
+
+export interface IngestManyOptions {
+  /** Records per stream, 1-1,000 (default 1,000: the server lists up to 1,000 rejections). */
+  readonly streamSize?: number;
+  /** Streams in flight at once (default 2: one fills while the other commits). */
+  readonly concurrency?: number;
+  /** The key of the sale at `index`; default `saleKey(sale)`, from the POS's own ids. */
+  readonly keyOf?: (sale: SaleInput, index: number) => string;
+  /** Prefix of the stream keys (`<prefix>/<n>`), for tracing a load; default a random UUID. */
+  readonly streamKeyPrefix?: string;
+  /** Stops reading input and cancels the streams in flight. */
+  readonly signal?: AbortSignal;
+  /** Called after every stream that completed, with the running totals. */
+  readonly onProgress?: (progress: IngestManyProgress) => void;
+  /** Called before a broken stream is resent. */
+  readonly onRetry?: (error: IngestError, delayMs: number) => void;
+}
+
+/** Running totals of an `ingestMany`. */
+export interface IngestManyProgress {
+  /** Records the server has answered for (stored, found or rejected). */
+  readonly received: number;
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+  /** Streams completed, and how many of them had to be resent at least once. */
+  readonly streams: number;
+  readonly resentStreams: number;
+}
+
+/** A sale the server refused. */
+export interface ManyRejection {
+  /** 0-based position of the sale in the input. */
+  readonly index: number;
+  readonly sale: SaleInput;
+  readonly idempotencyKey: string;
+  readonly reason: "invalid_argument" | "idempotency_conflict" | "malformed";
+  readonly message: string;
+  /** The offending field, e.g. "sale.totals.total_minor". */
+  readonly field: string;
+}
+
+export interface IngestManyResult extends IngestManyProgress {
+  /** Every rejection, in input order. */
+  readonly rejections: readonly ManyRejection[];
+}
+
+/**
+ * Thrown when a stream fails for good (not retryable, or retries exhausted, or cancelled):
+ * `partial` says what the streams completed before it had stored; nothing else was
+ * acknowledged, and resending the input stores each sale once.
+ */
+export class IngestManyError extends Error {
+  override readonly name = "IngestManyError";
+  constructor(
+    override readonly cause: IngestError,
+    readonly partial: IngestManyResult,
+  ) {
+    super(cause.message, { cause });
+  }
+}
+
+interface KeyedSale {
+  readonly index: number;
+  readonly sale: SaleInput;
+  readonly key: string;
+}
+
+/** Opens one stream with `streamKey` over `requests`, honouring `signal`. */
+export type OpenStream = (
+  requests: AsyncIterable<RequestInit>,
+  streamKey: string,
+  signal: AbortSignal,
+) => Promise<IngestStreamResponse>;
+
+/**
+ * The engine of `IngestClient.ingestMany`. Every record carries its own idempotency key (the
+ * record field, not `<stream key>/<i>`), so a resent stream, or a rerun that chunks the input
+ * differently, still stores each sale once. Memory is bounded by `concurrency × streamSize`
+ * sales: a stream's sales are kept until its answer maps rejections back to them.
+ */
+export async function ingestMany(
+  open: OpenStream,
+  sales: AsyncIterable<SaleInput> | Iterable<SaleInput>,
+  options: IngestManyOptions & { policy: RetryPolicy },
+): Promise<IngestManyResult> {
+  const streamSize = options.streamSize ?? MAX_STREAM_SIZE;
+  if (!Number.isInteger(streamSize) || streamSize < 1 || streamSize > MAX_STREAM_SIZE) {
+    throw new RangeError(`streamSize must be an integer from 1 to ${MAX_STREAM_SIZE}`);
+  }
+  const concurrency = options.concurrency ?? 2;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError("concurrency must be a positive integer");
+  }
+  const keyOf = options.keyOf ?? saleKey;
+  const prefix = options.streamKeyPrefix ?? randomUUID();
+  // One controller for all streams: the caller's abort or the first final failure stops them all.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const totals = {
+    received: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    streams: 0,
+    resentStreams: 0,
+  };
+  const rejections: ManyRejection[] = [];
+  let failure: IngestError | undefined;
+  const inFlight = new Set<Promise<void>>();
+  let streamNo = 0;
+
+  const send = (records: KeyedSale[]) => {
+    const streamKey = `${prefix}/${streamNo++}`;
+    const sent = sendStream(open, records, streamKey, stop.signal, options).then(
+      ({ response, attempts }) => {
+        totals.received += Number(response.received);
+        totals.accepted += Number(response.accepted);
+        totals.duplicate += Number(response.duplicate);
+        totals.rejected += Number(response.rejected);
+        totals.streams++;
+        if (attempts > 1) totals.resentStreams++;
+        for (const r of response.rejections) {
+          const record = records[Number(r.offset)];
+          if (!record) continue;
+          rejections.push({
+            index: record.index,
+            sale: record.sale,
+            idempotencyKey: record.key,
+            reason: reasonName(r.reason),
+            message: r.message,
+            field: r.field,
+          });
+        }
+        options.onProgress?.({ ...totals });
+      },
+      (err: IngestError) => {
+        failure ??= err;
+        stop.abort(err);
+      },
+    );
+    const tracked = sent.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+
+  try {
+    let batch: KeyedSale[] = [];
+    let index = 0;
+    for await (const sale of sales) {
+      if (stop.signal.aborted) break;
+      batch.push({ index, sale, key: keyOf(sale, index) });
+      index++;
+      if (batch.length < streamSize) continue;
+      send(batch);
+      batch = [];
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    if (batch.length > 0 && !stop.signal.aborted) send(batch);
+    await Promise.all(inFlight);
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  rejections.sort((a, b) => a.index - b.index);
+  const result: IngestManyResult = { ...totals, rejections };
+  if (failure) throw new IngestManyError(failure, result);
+  if (options.signal?.aborted) {
+    // Aborted between streams: report it like an aborted stream would be.
+    throw new IngestManyError(toIngestError(options.signal.reason, 1), result);
+  }
+  return result;
+}
+
+async function sendStream(
+  open: OpenStream,
+  records: readonly KeyedSale[],
+  streamKey: string,
+  signal: AbortSignal,
+  options: IngestManyOptions & { policy: RetryPolicy },
+): Promise<{ response: IngestStreamResponse; attempts: number }> {
+  let attempts = 0;
+  const response = await withRetries(
+    ({ number }) => {
+      attempts = number;
+      return open(requestsOf(records), streamKey, signal);
+    },
+    options.policy,
+    signal,
+    options.onRetry,
+  );
+  return { response, attempts };
+}
+
+async function* requestsOf(records: readonly KeyedSale[]): AsyncGenerator<RequestInit> {
+  for (const r of records) yield { sale: r.sale, idempotencyKey: r.key };
+}
+
+function reasonName(reason: RejectReason): ManyRejection["reason"] {
+  switch (reason) {
+    case RejectReason.IDEMPOTENCY_CONFLICT:
+      return "idempotency_conflict";
+    case RejectReason.MALFORMED:
+      return "malformed";
+    default:
+      return "invalid_argument";
+  }
+}

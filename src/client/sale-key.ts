@@ -1,0 +1,28 @@
+import { createHash } from "node:crypto";
+
+/** The POS identifiers a sale's default idempotency key is made of. */
+export interface SaleIdentity {
+  readonly source?: string;
+  readonly locationId?: string;
+  readonly saleId?: string;
+}
+
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * The default idempotency key of a sale: its POS's own identity, `pos:<source>:<location>:<sale
+ * id>`, each part percent-encoded so the key is printable ASCII and the parts cannot run into
+ * each other. The same sale gets the same key on every resend, from any process, in any stream.
+ * Identities too long for a key (255 characters) are hashed instead.
+ */
+export function saleKey(sale: SaleIdentity): string {
+  const parts = [sale.source ?? "", sale.locationId ?? "", sale.saleId ?? ""];
+  try {
+    const key = `pos:${parts.map(encodeURIComponent).join(":")}`;
+    if (key.length <= MAX_KEY_LENGTH) return key;
+  } catch {
+    // A lone UTF-16 surrogate cannot be percent-encoded; the hash below still names it.
+  }
+  const hash = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `pos-sha256:${hash}`;
+}
