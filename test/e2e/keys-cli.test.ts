@@ -17,7 +17,7 @@ let port: number;
 
 /** Runs the compiled keys CLI as an operator would, against the test database. */
 async function keysCli(...args: string[]) {
-  return run("node", ["dist/src/cli/keys.js", ...args], {
+  return run("node", ["dist/src/cli/main.js", "keys", ...args], {
     env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: "silent" },
   }).catch((err: { code: number; stdout: string; stderr: string }) => err);
 }
@@ -39,7 +39,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("npm run keys", () => {
+describe("pos-ingest keys", () => {
   it("creates a key that works, lists it without the secret, and revokes it", async () => {
     const created = await keysCli("create", "--tenant", "acme");
     expect("code" in created ? created.code : 0).toBe(0);
@@ -90,6 +90,7 @@ describe("npm run keys", () => {
     expect(bad.stderr).toContain("tenant id must match");
     const unknown = await keysCli("frobnicate");
     expect("code" in unknown && unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("usage:");
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    expect(unknown.stderr).toContain("--help");
   });
 });

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from "commander";
+import { packageVersion } from "../observability/build-info.js";
+import { withConnectionOptions } from "./connection.js";
+
+// Subcommands import their modules lazily: `send` must not load the server (PGlite, pg, Redis).
+
+function positiveInt(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`must be an integer from 1 to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** Runs an action and turns its result into the process's exit code. */
+function exitWith(action: () => Promise<number>): Promise<void> {
+  return action().then((code) => {
+    process.exitCode = code;
+  });
+}
+
+const program = new Command()
+  .name("pos-ingest")
+  .description("Exactly-once ingest of point-of-sale sales: server, loader and tools")
+  .version(packageVersion())
+  .showHelpAfterError("(add --help for usage)")
+  // Usage errors exit 2, as is customary; --help and --version exit 0. Inherited by subcommands.
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+withConnectionOptions(
+  program
+    .command("send")
+    .description(
+      "stream the sales in FILE (NDJSON or CSV, - for stdin) to a server; rerunning a file stores nothing twice",
+    )
+    .argument("<file>", "NDJSON (one sale per line) or CSV (one line item per row); - reads stdin"),
+)
+  .addOption(
+    new Option("--format <format>", "file format (default: .csv is CSV, else NDJSON)").choices([
+      "ndjson",
+      "csv",
+    ]),
+  )
+  .option("--stream-size <n>", "sales per stream (max 1000)", positiveInt(1_000), 1_000)
+  .option("--concurrency <n>", "streams in flight", positiveInt(32), 2)
+  .addOption(
+    new Option("--progress <mode>", "progress display on stderr")
+      .choices(["auto", "bar", "lines", "none"])
+      .default("auto"),
+  )
+  .option("--max-rejections <n>", "rejections to list in the summary", positiveInt(1_000_000), 20)
+  .option("--json", "print the summary as one JSON object")
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 every sale stored (or already stored), 1 some rejected, 2 the load did not complete.",
+  )
+  .action((file: string, flags) =>
+    exitWith(async () => (await import("./send.js")).runSend(file, flags)),
+  );
+
+program
+  .command("gen-sales")
+  .description("write realistic synthetic sales (valid, reproducible with --seed)")
+  .requiredOption("--count <n>", "how many sales", positiveInt(100_000_000))
+  .addOption(
+    new Option("--format <format>", "output format").choices(["ndjson", "csv"]).default("ndjson"),
+  )
+  .option("--seed <n>", "random seed: the same seed writes the same sales", positiveInt(2 ** 31), 1)
+  .option("--out <file>", "write to a file instead of stdout")
+  .option(
+    "--end <time>",
+    "sales fall in the 30 days before this RFC 3339 time (default: today 00:00 UTC)",
+    (value: string) => {
+      const date = new Date(value);
+      if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("not a time");
+      return date;
+    },
+    new Date(new Date().toISOString().slice(0, 10)),
+  )
+  .action((flags) => exitWith(async () => (await import("./gen-sales.js")).runGenSales(flags)));
+
+withConnectionOptions(
+  program
+    .command("health")
+    .description("check a server's grpc.health.v1 status; exit 0 only when SERVING")
+    .argument("[service]", '"" (the server), "liveness", "readiness" or "startup"', ""),
+)
+  .option("--timeout <ms>", "deadline of the check", positiveInt(600_000), 5_000)
+  .action((service: string, flags) =>
+    exitWith(async () => (await import("./health.js")).runHealth(service, flags)),
+  );
+
+const keys = program
+  .command("keys")
+  .description("manage API keys in DATABASE_URL (or the embedded database)");
+keys
+  .command("create")
+  .description("create a tenant (if new) and an API key; prints the key once")
+  .requiredOption("--tenant <id>", "tenant id")
+  .action((flags: { tenant: string }) =>
+    exitWith(async () =>
+      (await import("./keys.js")).runKeys({ action: "create", tenant: flags.tenant }),
+    ),
+  );
+keys
+  .command("list")
+  .description("list keys: ids, tenants, dates, never the secrets")
+  .option("--tenant <id>", "only this tenant's keys")
+  .action((flags: { tenant?: string }) =>
+    exitWith(async () =>
+      (await import("./keys.js")).runKeys({
+        action: "list",
+        ...(flags.tenant !== undefined && { tenant: flags.tenant }),
+      }),
+    ),
+  );
+keys
+  .command("revoke")
+  .description("revoke a key (calls with it fail within AUTH_CACHE_TTL_SECONDS)")
+  .argument("<key-id>", "the key id from `keys list`")
+  .action((keyId: string) =>
+    exitWith(async () => (await import("./keys.js")).runKeys({ action: "revoke", keyId })),
+  );
+
+program
+  .command("migrate")
+  .description("apply pending migrations to DATABASE_URL (or the embedded database)")
+  .action(() => exitWith(async () => (await import("./migrate.js")).runMigrate()));
+
+program
+  .command("serve")
+  .description("run the server (configured by environment variables; see the README)")
+  .action(async () => (await import("./serve.js")).runServer());
+
+program.parseAsync().catch((err: unknown) => {
+  // A failure at run time (database unreachable, bad tenant id): the message, exit 1.
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,192 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import {
+  createIngestClient,
+  IngestManyError,
+  type IngestManyProgress,
+  type IngestManyResult,
+  type SaleInput,
+} from "../client/index.js";
+import { type ConnectionFlags, clientOptions } from "./connection.js";
+import { createProgress, type ProgressMode } from "./progress.js";
+import { formatOf, readSales, type SaleFormat } from "./sale-file.js";
+
+export interface SendFlags extends ConnectionFlags {
+  readonly format?: SaleFormat;
+  readonly streamSize: number;
+  readonly concurrency: number;
+  readonly progress: ProgressMode;
+  readonly maxRejections: number;
+  readonly json?: boolean;
+}
+
+/** A line that was not stored, and why. */
+interface LineRejection {
+  readonly line: number;
+  readonly message: string;
+}
+
+/** Exit codes of `send`: everything stored; some sales rejected; the load did not complete. */
+export const EXIT = { ok: 0, rejected: 1, failed: 2 } as const;
+
+/**
+ * `pos-ingest send FILE`: reads sales (NDJSON or CSV, `-` for stdin), streams them with the
+ * client library (keys from the POS ids, so rerunning a file after a failure stores nothing
+ * twice), shows progress on stderr, and prints a summary on stdout.
+ */
+export async function runSend(file: string, flags: SendFlags): Promise<number> {
+  const format = flags.format ?? (file === "-" ? "ndjson" : formatOf(file));
+  const open = (): Readable => (file === "-" ? process.stdin : createReadStream(file));
+  const total = file === "-" ? undefined : await countSales(open(), format);
+  const started = performance.now();
+  const lineOf = new WeakMap<object, number>();
+  // Unreadable lines: all counted, the first few kept (a garbage file must not fill memory).
+  const unreadable: LineRejection[] = [];
+  let unreadableCount = 0;
+  let server: IngestManyProgress = {
+    received: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    streams: 0,
+    resentStreams: 0,
+  };
+  const progress = createProgress(flags.progress, total);
+  const show = () =>
+    progress.update({
+      done: server.received + unreadableCount,
+      accepted: server.accepted,
+      duplicate: server.duplicate,
+      rejected: server.rejected + unreadableCount,
+    });
+
+  async function* sales(): AsyncGenerator<SaleInput> {
+    for await (const item of readSales(open(), format)) {
+      if (item.kind === "error") {
+        unreadableCount++;
+        if (unreadable.length < flags.maxRejections) unreadable.push(item);
+        show();
+        continue;
+      }
+      lineOf.set(item.sale, item.line);
+      yield item.sale;
+    }
+  }
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  const client = createIngestClient({
+    ...clientOptions(flags),
+    onRetry: (e, delayMs) => {
+      process.stderr.write(`retrying a stream in ${Math.round(delayMs)} ms: ${e.message}\n`);
+    },
+  });
+  let result: IngestManyResult;
+  let failure: IngestManyError | undefined;
+  try {
+    result = await client.ingestMany(sales(), {
+      streamSize: flags.streamSize,
+      concurrency: flags.concurrency,
+      signal: abort.signal,
+      onProgress: (p) => {
+        server = p;
+        show();
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof IngestManyError)) throw err;
+    failure = err;
+    result = err.partial;
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSignal);
+    client.close();
+  }
+
+  const rejections: LineRejection[] = [
+    ...unreadable.map(({ line, message }) => ({ line, message })),
+    ...result.rejections.map((r) => ({
+      line: lineOf.get(r.sale as object) ?? 0,
+      message: r.field ? `${r.field}: ${r.message}` : r.message,
+    })),
+  ].sort((a, b) => a.line - b.line);
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    file,
+    server: flags.server,
+    complete: failure === undefined,
+    ...(failure && { error: failure.message }),
+    sales: result.received + unreadableCount,
+    accepted: result.accepted,
+    duplicate: result.duplicate,
+    rejected: result.rejected + unreadableCount,
+    unreadable: unreadableCount,
+    refused: result.rejected,
+    resentStreams: result.resentStreams,
+    seconds: Math.round(seconds * 100) / 100,
+    salesPerSecond: Math.round(result.received / Math.max(seconds, 0.001)),
+    rejections: rejections.slice(0, flags.maxRejections),
+  };
+  process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : humanSummary(summary));
+  if (failure) return EXIT.failed;
+  return summary.rejected > 0 ? EXIT.rejected : EXIT.ok;
+}
+
+function humanSummary(s: {
+  file: string;
+  server: string;
+  complete: boolean;
+  error?: string;
+  sales: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  unreadable: number;
+  refused: number;
+  resentStreams: number;
+  seconds: number;
+  salesPerSecond: number;
+  rejections: LineRejection[];
+}): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const width = n(s.sales).length;
+  const row = (label: string, x: number, note = "") =>
+    `  ${label.padEnd(10)}${n(x).padStart(width)}${note}\n`;
+  let out = s.complete
+    ? `${n(s.sales)} sales from ${s.file} to ${s.server} in ${s.seconds} s (${n(s.salesPerSecond)} sales/s)\n`
+    : `INCOMPLETE: ${s.error}\n${n(s.sales)} sales answered before it stopped; rerun the same file: stored sales come back as duplicates\n`;
+  out += row("accepted", s.accepted);
+  out += row("duplicate", s.duplicate);
+  out += row(
+    "rejected",
+    s.rejected,
+    s.rejected > 0
+      ? `  (${n(s.unreadable)} unreadable, ${n(s.refused)} refused by the server)`
+      : "",
+  );
+  if (s.resentStreams > 0) out += `  ${n(s.resentStreams)} stream(s) were resent after a failure\n`;
+  if (s.rejections.length > 0) {
+    out +=
+      s.rejections.length < s.rejected
+        ? `first ${s.rejections.length} rejections:\n`
+        : "rejections:\n";
+    for (const r of s.rejections) out += `  line ${r.line}: ${r.message}\n`;
+  }
+  return out;
+}
+
+/** Counts the sales in a file (for the progress bar's total and ETA): one cheap pass. */
+async function countSales(input: Readable, format: SaleFormat): Promise<number> {
+  let count = 0;
+  if (format === "ndjson") {
+    // One sale per non-blank line: no need to parse them twice.
+    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      if (line.trim() !== "") count++;
+    }
+    return count;
+  }
+  for await (const _ of readSales(input, format)) count++;
+  return count;
+}

@@ -1,0 +1,44 @@
+import { createApp } from "../app.js";
+import { ConfigError, loadConfig } from "../config.js";
+import { createLogger } from "../observability/logger.js";
+
+/** Runs the server until SIGTERM/SIGINT: config, app, signals. Nothing else belongs here. */
+export async function runServer(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = createApp(config, logger);
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    app.stop().then(
+      (how) => process.exit(how === "clean" ? 0 : 1),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    await app.start();
+  } catch (err) {
+    logger.fatal({ err }, "start failed");
+    await app.stop().catch(() => {});
+    process.exit(1);
+  }
+}

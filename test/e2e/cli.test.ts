@@ -1,0 +1,194 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { create, toJsonString } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { query } from "../support/database.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const run = promisify(execFile);
+let server: TestServer;
+let dir: string;
+
+interface Summary {
+  complete: boolean;
+  sales: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  unreadable: number;
+  refused: number;
+  rejections: { line: number; message: string }[];
+}
+
+/** Runs the compiled CLI as a user would; resolves with its exit code and output. */
+async function cli(args: string[], env: Record<string, string> = {}, stdin?: string) {
+  const child = spawn(process.execPath, ["dist/src/cli/main.js", ...args], {
+    env: { ...process.env, POS_INGEST_SERVER: server.baseUrl, ...env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdin.end(stdin ?? "");
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  return { code, stdout, stderr };
+}
+
+const send = (file: string, extra: string[] = [], stdin?: string) =>
+  cli(
+    ["send", file, "--json", "--progress", "lines", ...extra],
+    {
+      POS_INGEST_API_KEY: server.keys.acme,
+    },
+    stdin,
+  );
+
+async function storedFor(saleIdPrefix: string): Promise<number> {
+  const rows = await query<{ n: string }>(
+    server.databaseUrl as string,
+    "select count(*) as n from sales where tenant_id = 'acme' and starts_with(sale_id, $1)",
+    [saleIdPrefix],
+  );
+  return Number(rows[0]?.n);
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ database: "postgres" });
+  dir = mkdtempSync(join(tmpdir(), "pos-ingest-cli-"));
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("pos-ingest send", () => {
+  it("loads a 50,000-line file: the summary matches the database, bad lines named by number", async () => {
+    const file = join(dir, "backlog.ndjson");
+    // --seed 11: sale ids are "<store>-11-<n>", apart from every other test's.
+    const gen = await run(process.execPath, [
+      "dist/src/cli/main.js",
+      "gen-sales",
+      "--count",
+      "50000",
+      "--seed",
+      "11",
+      "--out",
+      file,
+    ]);
+    expect(gen.stderr).toContain("wrote 50000 sales");
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    expect(lines).toHaveLength(50_000);
+    // Three bad lines: not JSON, an unknown field, and a sale the server refuses.
+    lines[99] = "{ this is not json";
+    lines[24_999] = lines[24_999]?.replace('"saleId"', '"saleNumber"') ?? "";
+    const refused = JSON.parse(lines[44_999] ?? "") as { currency: string };
+    refused.currency = "XXQ";
+    lines[44_999] = JSON.stringify(refused);
+    writeFileSync(file, `${lines.join("\n")}\n`);
+
+    const first = await send(file);
+    expect(first.code).toBe(1);
+    const summary = JSON.parse(first.stdout) as Summary;
+    expect(summary).toMatchObject({
+      complete: true,
+      sales: 50_000,
+      accepted: 49_997,
+      duplicate: 0,
+      rejected: 3,
+      unreadable: 2,
+      refused: 1,
+    });
+    expect(summary.rejections.map((r) => r.line)).toEqual([100, 25_000, 45_000]);
+    expect(summary.rejections[1]?.message).toMatch(/saleNumber/);
+    expect(summary.rejections[2]?.message).toMatch(/^sale\.currency: /);
+    expect(await storedFor("store-")).toBe(49_997);
+    expect(first.stderr).toMatch(/\d+\/50000 sales, \d+\/s/);
+
+    // Rerunning the whole file stores nothing twice.
+    const again = JSON.parse((await send(file)).stdout) as Summary;
+    expect(again).toMatchObject({ accepted: 0, duplicate: 49_997, rejected: 3 });
+    expect(await storedFor("store-")).toBe(49_997);
+  }, 180_000);
+
+  it("reads CSV, one row per line item, and reports a bad row by its line", async () => {
+    const header =
+      "source,location_id,register_id,sale_id,occurred_at,currency,sku,name,quantity,unit_price_minor,line_tax_minor,payments";
+    const csv = [
+      header,
+      // Two rows, one sale; totals are computed: 2 x 250 + 0.5 x 320 = 660, tax 40 + 10.
+      "acme-pos,csv-1,till-1,csvsale-1,2026-11-01T10:00:00Z,EUR,SKU-1,Espresso,2,250,40,CARD:710",
+      "acme-pos,csv-1,till-1,csvsale-1,2026-11-01T10:00:00Z,EUR,SKU-2,Cheese (kg),0.5,320,10,CARD:710",
+      "acme-pos,csv-1,till-1,csvsale-2,2026-11-01T10:05:00Z,EUR,SKU-1,Espresso,1.2345,250,0,CASH:250",
+      'acme-pos,csv-1,till-2,csvsale-3,2026-11-01T10:06:00Z,EUR,SKU-1,"Espresso, double",1,250,0,CASH:200;CARD:50',
+    ].join("\n");
+    const file = join(dir, "sales.csv");
+    writeFileSync(file, csv);
+    const res = await send(file);
+    const summary = JSON.parse(res.stdout) as Summary;
+    expect(summary).toMatchObject({ sales: 3, accepted: 2, rejected: 1, unreadable: 1 });
+    expect(summary.rejections).toEqual([
+      { line: 4, message: expect.stringMatching(/^quantity: "1.2345"/) },
+    ]);
+    const [row] = await query<{ total_minor: string }>(
+      server.databaseUrl as string,
+      "select total_minor::text from sales where sale_id = 'csvsale-1'",
+    );
+    expect(row?.total_minor).toBe("710");
+  });
+
+  it("reads stdin with -, and prints a readable summary", async () => {
+    const sale = create(SaleSchema, {
+      saleId: "stdin-1",
+      locationId: "L1",
+      registerId: "R1",
+      source: "acme-pos",
+      occurredAt: { seconds: 1_790_000_000n },
+      currency: "EUR",
+      lineItems: [{ sku: "A", name: "A", quantityMilli: 1000n, unitPriceMinor: 100n }],
+      payments: [{ tenderType: 1, amountMinor: 100n }],
+      totals: { subtotalMinor: 100n, totalMinor: 100n },
+    });
+    const res = await cli(
+      ["send", "-", "--progress", "none"],
+      { POS_INGEST_API_KEY: server.keys.acme },
+      `${toJsonString(SaleSchema, sale)}\n\n`,
+    );
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^1 sales from - to http:\/\/127\.0\.0\.1:\d+ in /);
+    expect(res.stdout).toMatch(/accepted\s+1\n\s+duplicate\s+0\n\s+rejected\s+0/);
+  });
+
+  it("exits 2 with an incomplete summary when the key is refused", async () => {
+    const file = join(dir, "one.ndjson");
+    writeFileSync(file, readFileSync(join(dir, "backlog.ndjson"), "utf8").split("\n")[0] ?? "");
+    const res = await cli(["send", file, "--progress", "none"], { POS_INGEST_API_KEY: "pik_bad" });
+    expect(res.code).toBe(2);
+    expect(res.stdout).toMatch(/^INCOMPLETE: Unauthenticated/);
+  });
+});
+
+describe("pos-ingest health", () => {
+  it("exits 0 for SERVING, 2 when the check fails, and prints the status", async () => {
+    const ok = await cli(["health", "readiness"]);
+    expect(ok).toMatchObject({ code: 0, stdout: "SERVING\n" });
+    const unknown = await cli(["health", "no-such-service"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/NotFound/);
+    const down = await cli(["health", "--server", "http://127.0.0.1:1", "--timeout", "1000"]);
+    expect(down.code).toBe(2);
+  });
+
+  it("refuses a bad flag with usage help", async () => {
+    const res = await cli(["send", "x.ndjson", "--stream-size", "5000"]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/stream-size.*1 to 1000/);
+  });
+});
