@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { create, fromJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { parse } from "csv-parse";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
@@ -33,8 +33,15 @@ async function* readNdjson(input: Readable): AsyncGenerator<SaleLine> {
   for await (const text of lines) {
     line++;
     if (text.trim() === "") continue;
+    let json: unknown;
     try {
-      yield { kind: "sale", sale: fromJson(SaleSchema, JSON.parse(text)), line };
+      json = JSON.parse(text);
+    } catch (err) {
+      yield { kind: "error", line, message: `not JSON: ${messageOf(err)}` };
+      continue;
+    }
+    try {
+      yield { kind: "sale", sale: fromJson(SaleSchema, json as JsonValue), line };
     } catch (err) {
       yield { kind: "error", line, message: messageOf(err) };
     }
