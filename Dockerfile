@@ -23,6 +23,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Embedded mode (no DATABASE_URL) keeps its PGlite files here; mount a volume to keep them.
 RUN mkdir -p /app/.data && chown node:node /app/.data
+# The command line on PATH: docker exec <container> pos-ingest health readiness | keys list | …
+RUN chmod +x dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/pos-ingest
 USER node
 # 50051: gRPC (ingest, reflection). 9464: the metrics sidecar (/metrics).
 EXPOSE 50051 9464

@@ -15,11 +15,20 @@ function positiveInt(max: number) {
   };
 }
 
-/** Runs an action and turns its result into the process's exit code. */
-function exitWith(action: () => Promise<number>): Promise<void> {
-  return action().then((code) => {
-    process.exitCode = code;
-  });
+/**
+ * Runs an action and turns its result into the process's exit code; a failure at run time
+ * (unreadable file, unreachable database) prints its message and exits `failureCode`.
+ */
+function exitWith(action: () => Promise<number>, failureCode = 1): Promise<void> {
+  return action().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = failureCode;
+    },
+  );
 }
 
 const program = new Command()
@@ -60,7 +69,7 @@ withConnectionOptions(
     "\nExit codes: 0 every sale stored (or already stored), 1 some rejected, 2 the load did not complete.",
   )
   .action((file: string, flags) =>
-    exitWith(async () => (await import("./send.js")).runSend(file, flags)),
+    exitWith(async () => (await import("./send.js")).runSend(file, flags), 2),
   );
 
 program

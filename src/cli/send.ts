@@ -41,8 +41,9 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
   const total = file === "-" ? undefined : await countSales(open(), format);
   const started = performance.now();
   const lineOf = new WeakMap<object, number>();
-  // Unreadable lines: all counted, the first few kept (a garbage file must not fill memory).
+  // Rejections: all counted, the first few kept (a garbage file must not fill memory).
   const unreadable: LineRejection[] = [];
+  const refused: LineRejection[] = [];
   let unreadableCount = 0;
   let server: IngestManyProgress = {
     received: 0,
@@ -90,6 +91,17 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
       streamSize: flags.streamSize,
       concurrency: flags.concurrency,
       signal: abort.signal,
+      collectRejections: false,
+      onRejection: (r) => {
+        // Streams complete out of order: keep the earliest lines, not the first to arrive.
+        refused.push({
+          line: lineOf.get(r.sale as object) ?? 0,
+          message: r.field ? `${r.field}: ${r.message}` : r.message,
+        });
+        if (refused.length > 2 * flags.maxRejections) {
+          refused.sort((a, b) => a.line - b.line).length = flags.maxRejections;
+        }
+      },
       onProgress: (p) => {
         server = p;
         show();
@@ -107,10 +119,7 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
 
   const rejections: LineRejection[] = [
     ...unreadable.map(({ line, message }) => ({ line, message })),
-    ...result.rejections.map((r) => ({
-      line: lineOf.get(r.sale as object) ?? 0,
-      message: r.field ? `${r.field}: ${r.message}` : r.message,
-    })),
+    ...refused,
   ].sort((a, b) => a.line - b.line);
   const seconds = (performance.now() - started) / 1000;
   const summary = {

@@ -29,6 +29,13 @@ export interface IngestManyOptions {
   readonly signal?: AbortSignal;
   /** Called after every stream that completed, with the running totals. */
   readonly onProgress?: (progress: IngestManyProgress) => void;
+  /**
+   * Called for each rejection as its stream completes. With `collectRejections: false` the
+   * result's `rejections` stays empty, so a huge input full of bad sales keeps memory bounded.
+   */
+  readonly onRejection?: (rejection: ManyRejection) => void;
+  /** Whether the result lists every rejection with its sale (default true). */
+  readonly collectRejections?: boolean;
   /** Called before a broken stream is resent. */
   readonly onRetry?: (error: IngestError, delayMs: number) => void;
 }
@@ -141,14 +148,16 @@ export async function ingestMany(
         for (const r of response.rejections) {
           const record = records[Number(r.offset)];
           if (!record) continue;
-          rejections.push({
+          const rejection: ManyRejection = {
             index: record.index,
             sale: record.sale,
             idempotencyKey: record.key,
             reason: reasonName(r.reason),
             message: r.message,
             field: r.field,
-          });
+          };
+          options.onRejection?.(rejection);
+          if (options.collectRejections !== false) rejections.push(rejection);
         }
         options.onProgress?.({ ...totals });
       },

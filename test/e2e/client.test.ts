@@ -302,6 +302,17 @@ describe("client: ingestMany", () => {
     expect(many.partial).toMatchObject({ received: 0, accepted: 0, streams: 0 });
   });
 
+  it("hands rejections to onRejection and, if asked, keeps them out of the result", async () => {
+    const sales = [makeSale(), makeSale({ currency: "XXQ" }), makeSale()];
+    const seen: number[] = [];
+    const result = await client().ingestMany(sales, {
+      collectRejections: false,
+      onRejection: (r) => seen.push(r.index),
+    });
+    expect(result).toMatchObject({ accepted: 2, rejected: 1, rejections: [] });
+    expect(seen).toEqual([1]);
+  });
+
   it("refuses a stream size over 1,000, where the server stops listing rejections", async () => {
     await expect(client().ingestMany([], { streamSize: 1_001 })).rejects.toThrow(RangeError);
   });
