@@ -184,6 +184,12 @@ export async function ingestMany(
     }
     if (batch.length > 0 && !stop.signal.aborted) send(batch);
     await Promise.all(inFlight);
+  } catch (err) {
+    // The input failed (an unreadable file): stop the streams in flight, then report the input's
+    // error; nothing they had not finished is acknowledged.
+    stop.abort(err);
+    await Promise.allSettled(inFlight);
+    throw err;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
   }

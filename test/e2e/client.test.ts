@@ -313,6 +313,14 @@ describe("client: ingestMany", () => {
     expect(seen).toEqual([1]);
   });
 
+  it("reports the input's own error when the input fails midway", async () => {
+    async function* broken() {
+      for (let i = 0; i < 1_500; i++) yield makeSale();
+      throw new Error("disk gone");
+    }
+    await expect(client().ingestMany(broken())).rejects.toThrow("disk gone");
+  });
+
   it("refuses a stream size over 1,000, where the server stops listing rejections", async () => {
     await expect(client().ingestMany([], { streamSize: 1_001 })).rejects.toThrow(RangeError);
   });
