@@ -1,14 +1,20 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import {
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import type { IngestError } from "./errors.js";
 import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.js";
-import { saleKey } from "./sale-key.js";
+import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
+import { isValidKey, saleKey } from "./sale-key.js";
 
 /** A sale as the client takes it: a `Sale` message or a plain object of its fields. */
 export type SaleInput = MessageInitShape<typeof SaleSchema>;
@@ -24,6 +30,7 @@ export interface ClientTlsOptions {
   readonly serverName?: string;
 }
 
+/** How to reach the server and how hard to try; only `baseUrl` and `apiKey` are required. */
 export interface IngestClientOptions {
   /** The server, e.g. `http://localhost:50051` or `https://ingest.example.com`. */
   readonly baseUrl: string;
@@ -94,7 +101,7 @@ export interface IngestClient {
 
 /** Creates a client over one HTTP/2 connection (gRPC protocol, connect-node). */
 export function createIngestClient(options: IngestClientOptions): IngestClient {
-  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const policy: RetryPolicy = retryPolicy(options.retry);
   const authorization = `Bearer ${options.apiKey}`;
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", authorization);
@@ -125,6 +132,10 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
   return {
     async ingest(sale, callOptions = {}) {
       const key = callOptions.idempotencyKey ?? saleKey(sale);
+      // The transport would silently drop a non-ASCII key and the server key the sale by content.
+      if (!isValidKey(key)) {
+        throw new RangeError("idempotencyKey must be 1-255 printable ASCII characters");
+      }
       return withRetries(
         async ({ number }) => {
           const res = await ingestService.ingest(
@@ -135,10 +146,17 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
               timeoutMs: callOptions.timeoutMs ?? timeoutMs,
             },
           );
+          if (
+            (res.outcome !== Outcome.ACCEPTED && res.outcome !== Outcome.DUPLICATE) ||
+            !res.acceptedAt
+          ) {
+            // Not retryable: the server answered, just not in a way this client understands.
+            throw new ConnectError("answer without an outcome or time", Code.Internal);
+          }
           return {
             recordId: res.recordId,
             outcome: res.outcome === Outcome.ACCEPTED ? "accepted" : "duplicate",
-            acceptedAt: res.acceptedAt ? timestampDate(res.acceptedAt) : new Date(Number.NaN),
+            acceptedAt: timestampDate(res.acceptedAt),
             idempotencyKey: res.idempotencyKey,
             attempts: number,
           } satisfies IngestResult;

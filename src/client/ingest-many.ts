@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type IngestRequestSchema,
@@ -8,10 +8,16 @@ import {
 import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { type IngestError, toIngestError } from "./errors.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
-import { saleKey } from "./sale-key.js";
+import { isValidKey, saleKey } from "./sale-key.js";
+import { sizeProblem } from "./sale-size.js";
 
 type SaleInput = MessageInitShape<typeof SaleSchema>;
 type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
+
+/** The server's default MAX_MESSAGE_BYTES. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Room for the request around the sale: its own key (≤ 255 bytes) and the framing. */
+const REQUEST_FRAMING = 512;
 
 /** The most records a stream may hold so that the server lists every rejection in its answer. */
 export const MAX_STREAM_SIZE = 1_000;
@@ -23,8 +29,11 @@ export interface IngestManyOptions {
   readonly concurrency?: number;
   /** The key of the sale at `index`; default `saleKey(sale)`, from the POS's own ids. */
   readonly keyOf?: (sale: SaleInput, index: number) => string;
-  /** Prefix of the stream keys (`<prefix>/<n>`), for tracing a load; default a random UUID. */
-  readonly streamKeyPrefix?: string;
+  /**
+   * The server's MAX_MESSAGE_BYTES (default 1 MiB): a larger sale is rejected here, with its
+   * index, instead of ending its whole stream with RESOURCE_EXHAUSTED.
+   */
+  readonly maxMessageBytes?: number;
   /** Stops reading input and cancels the streams in flight. */
   readonly signal?: AbortSignal;
   /** Called after every stream that completed, with the running totals. */
@@ -42,7 +51,7 @@ export interface IngestManyOptions {
 
 /** Running totals of an `ingestMany`. */
 export interface IngestManyProgress {
-  /** Records the server has answered for (stored, found or rejected). */
+  /** Records handled: answered by the server, or refused by the client before sending. */
   readonly received: number;
   readonly accepted: number;
   readonly duplicate: number;
@@ -116,12 +125,17 @@ export async function ingestMany(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError("concurrency must be a positive integer");
   }
+  const maxSaleBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - REQUEST_FRAMING;
   const keyOf = options.keyOf ?? saleKey;
-  const prefix = options.streamKeyPrefix ?? randomUUID();
   // One controller for all streams: the caller's abort or the first final failure stops them all.
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  const stopped = new Promise<"stopped">((resolve) => {
+    if (stop.signal.aborted) resolve("stopped");
+    stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true });
+  });
   const totals = {
     received: 0,
     accepted: 0,
@@ -133,12 +147,19 @@ export async function ingestMany(
   const rejections: ManyRejection[] = [];
   let failure: IngestError | undefined;
   const inFlight = new Set<Promise<void>>();
-  let streamNo = 0;
+  const fail = (err: unknown) => {
+    failure ??= toIngestError(err, 1);
+    stop.abort(failure);
+  };
+  const reject = (rejection: ManyRejection) => {
+    options.onRejection?.(rejection);
+    if (options.collectRejections !== false) rejections.push(rejection);
+  };
 
   const send = (records: KeyedSale[]) => {
-    const streamKey = `${prefix}/${streamNo++}`;
-    const sent = sendStream(open, records, streamKey, stop.signal, options).then(
-      ({ response, attempts }) => {
+    const sent = sendStream(open, records, stop.signal, options).then(({ response, attempts }) => {
+      // The caller's callbacks run here: one that throws fails the load, it is never lost.
+      try {
         totals.received += Number(response.received);
         totals.accepted += Number(response.accepted);
         totals.duplicate += Number(response.duplicate);
@@ -148,35 +169,66 @@ export async function ingestMany(
         for (const r of response.rejections) {
           const record = records[Number(r.offset)];
           if (!record) continue;
-          const rejection: ManyRejection = {
+          reject({
             index: record.index,
             sale: record.sale,
             idempotencyKey: record.key,
             reason: reasonName(r.reason),
             message: r.message,
             field: r.field,
-          };
-          options.onRejection?.(rejection);
-          if (options.collectRejections !== false) rejections.push(rejection);
+          });
         }
         options.onProgress?.({ ...totals });
-      },
-      (err: IngestError) => {
-        failure ??= err;
-        stop.abort(err);
-      },
-    );
+      } catch (err) {
+        fail(err);
+      }
+    }, fail);
     const tracked = sent.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
 
+  /** A record refused before sending: counted and reported like a server rejection. */
+  const refuseLocally = (
+    index: number,
+    sale: SaleInput,
+    key: string,
+    field: string,
+    message: string,
+  ) => {
+    totals.received++;
+    totals.rejected++;
+    reject({ index, sale, idempotencyKey: key, reason: "invalid_argument", message, field });
+  };
+
+  const iterator =
+    Symbol.asyncIterator in sales ? sales[Symbol.asyncIterator]() : sales[Symbol.iterator]();
   try {
     let batch: KeyedSale[] = [];
-    let index = 0;
-    for await (const sale of sales) {
-      if (stop.signal.aborted) break;
-      batch.push({ index, sale, key: keyOf(sale, index) });
-      index++;
+    for (let index = 0; ; index++) {
+      // An input that waits (a pipe, a tail -f) must not delay an abort or a failure.
+      const pending = Promise.resolve(iterator.next());
+      // If the race is lost, a later failure of this read must not go unhandled.
+      pending.catch(() => {});
+      const next = await Promise.race([pending, stopped]);
+      if (next === "stopped" || next.done) break;
+      const sale = next.value;
+      const key = keyOf(sale, index);
+      if (!isValidKey(key)) {
+        refuseLocally(
+          index,
+          sale,
+          key,
+          "idempotency_key",
+          "must be 1-255 printable ASCII characters",
+        );
+        continue;
+      }
+      const problem = sizeProblem(sale, maxSaleBytes);
+      if (problem) {
+        refuseLocally(index, sale, key, "sale", problem);
+        continue;
+      }
+      batch.push({ index, sale, key });
       if (batch.length < streamSize) continue;
       send(batch);
       batch = [];
@@ -192,6 +244,14 @@ export async function ingestMany(
     throw err;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+    if (stop.signal.aborted) {
+      // Not awaited: a generator parked on a read that never completes would hang us here.
+      try {
+        Promise.resolve(iterator.return?.()).catch(() => {});
+      } catch {
+        // A synchronous iterator's return() threw: nothing left to release.
+      }
+    }
   }
   rejections.sort((a, b) => a.index - b.index);
   const result: IngestManyResult = { ...totals, rejections };
@@ -206,10 +266,14 @@ export async function ingestMany(
 async function sendStream(
   open: OpenStream,
   records: readonly KeyedSale[],
-  streamKey: string,
   signal: AbortSignal,
   options: IngestManyOptions & { policy: RetryPolicy },
 ): Promise<{ response: IngestStreamResponse; attempts: number }> {
+  // Named by its records' keys: an identical rerun sends the same stream key, so even a server
+  // that predates per-record keys (and keys records "<stream key>/<i>") deduplicates it.
+  const streamKey = `many:${createHash("sha256")
+    .update(records.map((r) => r.key).join("\n"))
+    .digest("base64url")}`;
   let attempts = 0;
   const response = await withRetries(
     ({ number }) => {

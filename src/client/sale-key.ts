@@ -26,3 +26,8 @@ export function saleKey(sale: SaleIdentity): string {
   const hash = createHash("sha256").update(parts.join("\u0000")).digest("hex");
   return `pos-sha256:${hash}`;
 }
+
+/** What the server takes as an idempotency key: 1-255 printable ASCII characters. */
+export function isValidKey(key: string): boolean {
+  return /^[\x20-\x7e]{1,255}$/.test(key);
+}

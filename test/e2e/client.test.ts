@@ -80,6 +80,14 @@ async function heal(): Promise<void> {
   await client().ingest(makeSale());
 }
 
+async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function failureOf(call: Promise<unknown>): Promise<IngestError> {
   try {
     await call;
@@ -107,9 +115,16 @@ describe("client: ingest", () => {
 
   it("retries UNAVAILABLE while the database is away, honouring the delay, and stores once", async () => {
     const retries: { code: Code; delayMs: number; serverDelayMs: number | undefined }[] = [];
+    const starts: number[] = [];
     const c = client({
       onRetry: (e, delayMs) =>
         retries.push({ code: e.code, delayMs, serverDelayMs: e.retryDelayMs }),
+      interceptors: [
+        (next) => (req) => {
+          starts.push(performance.now());
+          return next(req);
+        },
+      ],
     });
     const sale = makeSale();
     proxy.cut();
@@ -121,10 +136,12 @@ describe("client: ingest", () => {
     expect(result.attempts).toBeGreaterThan(1);
     expect(retries.length).toBe(result.attempts - 1);
     expect(retries.every((r) => r.code === Code.Unavailable)).toBe(true);
-    // Every UNAVAILABLE carried a delay, and no retry came sooner than the server asked.
-    expect(
-      retries.every((r) => r.serverDelayMs !== undefined && r.delayMs >= r.serverDelayMs),
-    ).toBe(true);
+    // Every UNAVAILABLE carried a delay, and no attempt started sooner than the server asked.
+    expect(retries.every((r) => r.serverDelayMs !== undefined)).toBe(true);
+    retries.forEach((r, i) => {
+      const gap = (starts[i + 1] ?? 0) - (starts[i] ?? 0);
+      expect(gap).toBeGreaterThanOrEqual((r.serverDelayMs ?? 0) - 5);
+    });
     expect(await rowsUnder("acme", [result.idempotencyKey])).toBe(1);
   });
 
@@ -243,6 +260,8 @@ describe("client: ingestMany", () => {
   it("resends a broken stream with the same keys and stores each sale once", async () => {
     // Breaks the first attempt of the first stream after 550 records, as a dropped connection
     // would: the server has committed some batches of it and not others.
+    const sales = Array.from({ length: 1_000 }, () => makeSale());
+    const keys = sales.map((s) => saleKey(s));
     let broken = false;
     const breakOnce: Interceptor = (next) => async (req) => {
       if (!req.stream || broken) return next(req);
@@ -252,8 +271,8 @@ describe("client: ingestMany", () => {
         let n = 0;
         for await (const m of source) {
           if (n++ === 550) {
-            // Lets the server commit what it has before the connection "drops".
-            await new Promise((r) => setTimeout(r, 200));
+            // The connection "drops" once the server has committed the first 500.
+            await until(async () => (await rowsUnder("acme", keys)) >= 500);
             throw new ConnectError("connection reset", Code.Unavailable);
           }
           yield m;
@@ -262,7 +281,6 @@ describe("client: ingestMany", () => {
       return next({ ...req, message: cut } as typeof req);
     };
     const c = client({ interceptors: [breakOnce] });
-    const sales = Array.from({ length: 1_000 }, () => makeSale());
     const result = await c.ingestMany(sales, { streamSize: 1_000 });
     expect(broken).toBe(true);
     expect(result.resentStreams).toBe(1);
@@ -271,12 +289,7 @@ describe("client: ingestMany", () => {
     // Records committed by the broken attempt come back as duplicates on the resend.
     expect(result.accepted + result.duplicate).toBe(1_000);
     expect(result.duplicate).toBeGreaterThanOrEqual(500);
-    expect(
-      await rowsUnder(
-        "acme",
-        sales.map((s) => saleKey(s)),
-      ),
-    ).toBe(1_000);
+    expect(await rowsUnder("acme", keys)).toBe(1_000);
   });
 
   it("deduplicates a rerun that chunks the same input differently", async () => {
@@ -319,6 +332,89 @@ describe("client: ingestMany", () => {
       throw new Error("disk gone");
     }
     await expect(client().ingestMany(broken())).rejects.toThrow("disk gone");
+  });
+
+  it("resends streams cut by a real connection loss (a clean close reads as CANCELED)", async () => {
+    const front = await startTcpProxy({ host: "127.0.0.1", port: server.port });
+    try {
+      const retried: Code[] = [];
+      const c = client({
+        baseUrl: `http://127.0.0.1:${front.port}`,
+        onRetry: (e) => retried.push(e.code),
+      });
+      const sales = Array.from({ length: 3_000 }, () => makeSale());
+      let cut = false;
+      const result = await c.ingestMany(sales, {
+        streamSize: 500,
+        onProgress: () => {
+          if (cut) return;
+          cut = true;
+          // Drops the connection under the streams still in flight; new connections succeed.
+          front.cut();
+          front.heal();
+        },
+      });
+      expect(cut).toBe(true);
+      expect(retried.length).toBeGreaterThan(0);
+      expect(retried.every((code) => code === Code.Unavailable)).toBe(true);
+      expect(result.resentStreams).toBeGreaterThan(0);
+      expect(result).toMatchObject({ received: 3_000, rejected: 0 });
+      expect(result.accepted + result.duplicate).toBe(3_000);
+      expect(
+        await rowsUnder(
+          "acme",
+          sales.map((s) => saleKey(s)),
+        ),
+      ).toBe(3_000);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it("sends nothing when the signal is already aborted", async () => {
+    const sales = [makeSale(), makeSale()];
+    const err = await client()
+      .ingestMany(sales, { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IngestManyError);
+    expect((err as IngestManyError).cause.code).toBe(Code.Canceled);
+    expect(
+      await rowsUnder(
+        "acme",
+        sales.map((s) => saleKey(s)),
+      ),
+    ).toBe(0);
+  });
+
+  it("fails the load, without an unhandled rejection, when a callback throws", async () => {
+    const err = await client()
+      .ingestMany(
+        Array.from({ length: 30 }, () => makeSale()),
+        {
+          streamSize: 10,
+          onProgress: () => {
+            throw new Error("callback bug");
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IngestManyError);
+    expect((err as IngestManyError).message).toMatch(/callback bug/);
+  });
+
+  it("refuses, before sending, a sale over the size limit and a key that is not ASCII", async () => {
+    const huge = makeSale({ attributes: { note: "x".repeat(2_000_000) } });
+    const odd = makeSale();
+    const fine = makeSale();
+    const result = await client().ingestMany([huge, odd, fine], {
+      keyOf: (s, i) => (s === odd ? "caf\u00e9" : saleKey(s) + i),
+    });
+    expect(result).toMatchObject({ received: 3, accepted: 1, rejected: 2 });
+    expect(result.rejections.map((r) => [r.index, r.field])).toEqual([
+      [0, "sale"],
+      [1, "idempotency_key"],
+    ]);
+    expect(result.rejections[0]?.message).toMatch(/bytes encoded; the limit is/);
   });
 
   it("refuses a stream size over 1,000, where the server stops listing rejections", async () => {

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { isRetryable, saleKey } from "../../src/client/index.js";
-import { withRetries } from "../../src/client/retry.js";
+import { retryPolicy, withRetries } from "../../src/client/retry.js";
 
 describe("saleKey", () => {
   it("names a sale by its POS ids, percent-encoded so the parts cannot run together", () => {
@@ -71,6 +71,25 @@ describe("retry policy", () => {
     });
     // Full jitter: not every delay sits on its bound.
     expect(new Set(delays.map(Math.round)).size).toBeGreaterThan(1);
+  });
+
+  it("refuses a policy that would retry without bound", () => {
+    expect(() => retryPolicy({ maxAttempts: Number.NaN })).toThrow(RangeError);
+    expect(() => retryPolicy({ maxElapsedMs: -1 })).toThrow(RangeError);
+    expect(retryPolicy({ maxAttempts: undefined }).maxAttempts).toBe(6);
+  });
+
+  it("retries a CANCELED the caller did not ask for (a connection closed cleanly) as UNAVAILABLE", async () => {
+    let calls = 0;
+    const result = await withRetries(
+      async () => {
+        if (++calls === 1) throw new ConnectError("stream closed", Code.Canceled);
+        return "ok";
+      },
+      { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1, multiplier: 2, maxElapsedMs: 1_000 },
+    );
+    expect(result).toBe("ok");
+    expect(calls).toBe(2);
   });
 
   it("does not retry a negative pushback without RetryInfo on RESOURCE_EXHAUSTED", async () => {
