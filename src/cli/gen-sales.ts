@@ -45,6 +45,7 @@ function prng(seed: number): () => number {
  */
 export function* generateSales(count: number, seed: number, end: Date): Generator<Sale> {
   const now = end.getTime();
+  const day = end.toISOString().slice(0, 10).replaceAll("-", "");
   const random = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const saleNumbers = new Map<string, number>();
@@ -98,7 +99,9 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
               ];
     const occurredAt = new Date(now - Math.floor(random() * 30 * 86_400_000));
     yield create(SaleSchema, {
-      saleId: `${locationId}-${seed}-${String(n).padStart(7, "0")}`,
+      // The end date is part of the id: a file generated another day is other sales, not
+      // conflicting versions of the same ones.
+      saleId: `${locationId}-${day}-${seed}-${String(n).padStart(7, "0")}`,
       locationId,
       registerId: `till-${1 + Math.floor(random() * 4)}`,
       source,

@@ -101,7 +101,7 @@ withConnectionOptions(
 )
   .option("--timeout <ms>", "deadline of the check", positiveInt(600_000), 5_000)
   .action((service: string, flags) =>
-    exitWith(async () => (await import("./health.js")).runHealth(service, flags)),
+    exitWith(async () => (await import("./health.js")).runHealth(service, flags), 2),
   );
 
 const keys = program

@@ -71,6 +71,8 @@ export function createProgress(
     },
     stop() {
       clearInterval(timer);
+      // The last figures, so even a load shorter than one interval leaves a line.
+      print();
     },
   };
 }

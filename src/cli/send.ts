@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import {
   createIngestClient,
@@ -9,8 +9,9 @@ import {
   type SaleInput,
 } from "../client/index.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
+import { readLines } from "./lines.js";
 import { createProgress, type ProgressMode } from "./progress.js";
-import { formatOf, readSales, type SaleFormat } from "./sale-file.js";
+import { formatOf, MAX_LINE_CHARS, readSales, type SaleFormat } from "./sale-file.js";
 
 export interface SendFlags extends ConnectionFlags {
   readonly format?: SaleFormat;
@@ -38,7 +39,11 @@ export const EXIT = { ok: 0, rejected: 1, failed: 2 } as const;
 export async function runSend(file: string, flags: SendFlags): Promise<number> {
   const format = flags.format ?? (file === "-" ? "ndjson" : formatOf(file));
   const open = (): Readable => (file === "-" ? process.stdin : createReadStream(file));
-  const total = file === "-" ? undefined : await countSales(open(), format);
+  // A regular file is read twice: once to count (the bar's total and ETA), once to send. A pipe,
+  // a FIFO or /dev/stdin can be read only once, so it gets no total.
+  const total =
+    file !== "-" && (await stat(file)).isFile() ? await countSales(open(), format) : undefined;
+  let fatal: { line: number; message: string } | undefined;
   const started = performance.now();
   const lineOf = new WeakMap<object, number>();
   // Rejections: all counted, the first few kept (a garbage file must not fill memory).
@@ -64,7 +69,11 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
 
   async function* sales(): AsyncGenerator<SaleInput> {
     for await (const item of readSales(open(), format)) {
-      if (item.kind === "error") {
+      if (item.kind !== "sale") {
+        if (item.kind === "fatal") {
+          fatal = item;
+          return;
+        }
         unreadableCount++;
         if (unreadable.length < flags.maxRejections) unreadable.push(item);
         show();
@@ -85,7 +94,7 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
     },
   });
   let result: IngestManyResult;
-  let failure: IngestManyError | undefined;
+  let failure: string | undefined;
   try {
     result = await client.ingestMany(sales(), {
       streamSize: flags.streamSize,
@@ -108,15 +117,22 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
       },
     });
   } catch (err) {
-    if (!(err instanceof IngestManyError)) throw err;
-    failure = err;
-    result = err.partial;
+    if (err instanceof IngestManyError) {
+      failure = err.message;
+      result = err.partial;
+    } else {
+      // The input failed midway (a read error): what the completed streams stored still counts.
+      failure = `reading ${file} failed: ${err instanceof Error ? err.message : String(err)}`;
+      result = { ...server, rejections: [] };
+    }
   } finally {
     progress.stop();
     process.off("SIGINT", onSignal);
     client.close();
   }
 
+  // A file that cannot be read to its end (a CSV syntax error, an unknown column) is incomplete.
+  if (fatal) failure ??= `line ${fatal.line}: ${fatal.message}`;
   const rejections: LineRejection[] = [
     ...unreadable.map(({ line, message }) => ({ line, message })),
     ...refused,
@@ -126,7 +142,7 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
     file,
     server: flags.server,
     complete: failure === undefined,
-    ...(failure && { error: failure.message }),
+    ...(failure !== undefined && { error: failure }),
     sales: result.received + unreadableCount,
     accepted: result.accepted,
     duplicate: result.duplicate,
@@ -139,7 +155,7 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
     rejections: rejections.slice(0, flags.maxRejections),
   };
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : humanSummary(summary));
-  if (failure) return EXIT.failed;
+  if (failure !== undefined) return EXIT.failed;
   return summary.rejected > 0 ? EXIT.rejected : EXIT.ok;
 }
 
@@ -191,8 +207,8 @@ async function countSales(input: Readable, format: SaleFormat): Promise<number> 
   let count = 0;
   if (format === "ndjson") {
     // One sale per non-blank line: no need to parse them twice.
-    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-      if (line.trim() !== "") count++;
+    for await (const { text } of readLines(input, MAX_LINE_CHARS)) {
+      if (text.trim() !== "") count++;
     }
     return count;
   }

@@ -42,6 +42,11 @@ async function cli(args: string[], env: Record<string, string> = {}, stdin?: str
   return { code, stdout, stderr };
 }
 
+const CSV_HEADER =
+  "source,location_id,register_id,sale_id,occurred_at,currency,sku,name,quantity,unit_price_minor,payments";
+const CSV_ROW = (saleId: string) =>
+  `acme-pos,csv-2,till-1,${saleId},2026-11-01T10:00:00Z,EUR,SKU-1,Espresso,1,250,CARD:250`;
+
 const send = (file: string, extra: string[] = [], stdin?: string) =>
   cli(
     ["send", file, "--json", "--progress", "lines", ...extra],
@@ -128,20 +133,76 @@ describe("pos-ingest send", () => {
       "acme-pos,csv-1,till-1,csvsale-1,2026-11-01T10:00:00Z,EUR,SKU-2,Cheese (kg),0.5,320,10,CARD:710",
       "acme-pos,csv-1,till-1,csvsale-2,2026-11-01T10:05:00Z,EUR,SKU-1,Espresso,1.2345,250,0,CASH:250",
       'acme-pos,csv-1,till-2,csvsale-3,2026-11-01T10:06:00Z,EUR,SKU-1,"Espresso, double",1,250,0,CASH:200;CARD:50',
+      "",
+      // A bad second row (line 7) rejects its whole sale, reported at that row.
+      "acme-pos,csv-1,till-1,csvsale-4,2026-11-01T10:07:00+01:00,EUR,SKU-1,Espresso,1,250,0,CARD:500",
+      "acme-pos,csv-1,till-1,csvsale-4,2026-11-01T10:07:00+01:00,EUR,SKU-2,Espresso,1,250,0",
+      // No offset: local time would differ between machines, so it is refused.
+      "acme-pos,csv-1,till-1,csvsale-5,2026-11-01T10:08:00,EUR,SKU-1,Espresso,1,250,0,CARD:250",
+      "acme-pos,csv-1,till-1,csvsale-6,2026-11-01T10:09:00Z,EUR,SKU-1,Espresso,1,99999999999999999999,0,CARD:250",
     ].join("\n");
     const file = join(dir, "sales.csv");
     writeFileSync(file, csv);
     const res = await send(file);
     const summary = JSON.parse(res.stdout) as Summary;
-    expect(summary).toMatchObject({ sales: 3, accepted: 2, rejected: 1, unreadable: 1 });
+    expect(res.code).toBe(1);
+    expect(summary).toMatchObject({ sales: 6, accepted: 2, rejected: 4, unreadable: 4 });
     expect(summary.rejections).toEqual([
       { line: 4, message: expect.stringMatching(/^quantity: "1.2345"/) },
+      { line: 8, message: "row has 11 fields; the header has 12" },
+      { line: 9, message: expect.stringMatching(/^occurred_at: .* with an offset/) },
+      { line: 10, message: expect.stringMatching(/^unit_price_minor: .* not a 64-bit integer/) },
     ]);
     const [row] = await query<{ total_minor: string }>(
       server.databaseUrl as string,
       "select total_minor::text from sales where sale_id = 'csvsale-1'",
     );
     expect(row?.total_minor).toBe("710");
+  });
+
+  it.each([
+    [
+      "an unknown column",
+      "source,location_id,sale_id,occurred_at,currency,sku,quantity,unit_price_minor,payments,line_tax\n",
+      1,
+      /unknown column\(s\) line_tax/,
+    ],
+    [
+      "an open quote",
+      `${CSV_HEADER}\n${CSV_ROW("q-1")}\n${CSV_ROW("q-2")}\n"acme-pos,csv-2,till-1,q-3\n${CSV_ROW("q-4")}\n`,
+      4,
+      /unreadable CSV after line 3/,
+    ],
+  ])("stops at %s and says the load is INCOMPLETE (exit 2)", async (_what, csv, line, message) => {
+    const file = join(dir, "fatal.csv");
+    writeFileSync(file, csv);
+    const res = await send(file);
+    expect(res.code).toBe(2);
+    const summary = JSON.parse(res.stdout) as Summary & { error: string };
+    expect(summary.complete).toBe(false);
+    expect(summary.error).toMatch(new RegExp(`^line ${line}: `));
+    expect(summary.error).toMatch(message);
+  });
+
+  it("reads a pipe given as a path (no total, read once)", async () => {
+    const file = join(dir, "piped.csv");
+    writeFileSync(file, `${CSV_HEADER}\n${CSV_ROW("pipe-1")}\n`);
+    // A shell pipe: the CLI sees a FIFO at /dev/stdin, which can be read only once.
+    const res = await run(
+      "sh",
+      [
+        "-c",
+        `cat "${file}" | "${process.execPath}" dist/src/cli/main.js send /dev/stdin --format csv --json --progress none`,
+      ],
+      {
+        env: {
+          ...process.env,
+          POS_INGEST_SERVER: server.baseUrl,
+          POS_INGEST_API_KEY: server.keys.acme,
+        },
+      },
+    );
+    expect(JSON.parse(res.stdout)).toMatchObject({ sales: 1, accepted: 1 });
   });
 
   it("reads stdin with -, and prints a readable summary", async () => {
