@@ -202,7 +202,7 @@ function humanSummary(s: {
   return out;
 }
 
-/** Counts the sales in a file (for the progress bar's total and ETA): one cheap pass. */
+/** Counts the sales in a file (the progress bar's total and ETA): NDJSON lines, or a full CSV parse. */
 async function countSales(input: Readable, format: SaleFormat): Promise<number> {
   let count = 0;
   if (format === "ndjson") {
