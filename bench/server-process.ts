@@ -18,6 +18,8 @@ export interface ServerOptions {
   readonly redisUrl?: string;
   /** Extra `node` flags, e.g. `--cpu-prof --cpu-prof-dir=prof` (BENCH_NODE_ARGS). */
   readonly nodeArgs: readonly string[];
+  /** Environment overrides, e.g. a real rate limit for the shared-limit check. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; the window for a clash is tiny). */
@@ -53,6 +55,7 @@ export async function startServer(options: ServerOptions): Promise<ServerUnderTe
     RATE_LIMIT_BURST: "1000000000",
     SHUTDOWN_GRACE_MS: "0",
   };
+  Object.assign(env, options.env);
   if (options.redisUrl) env.REDIS_URL = options.redisUrl;
   else delete env.REDIS_URL;
   const child = spawn(process.execPath, [...options.nodeArgs, "dist/src/main.js"], {
