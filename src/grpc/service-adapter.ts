@@ -6,6 +6,8 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { decodeIngestRequest } from "../protobuf/ingest-request-decoder.js";
 import "../protobuf/text-encoding.js";
 
 /**
@@ -30,10 +32,25 @@ export class Received<T> {
 }
 
 /**
- * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
- * the generated protobuf-es messages without a second code generator.
+ * A schema-specific decoder for a hot request type: returns the message `fromBinary` would, or
+ * undefined for input it leaves to `fromBinary`.
  */
-export function toGrpcServiceDefinition(service: DescService): ServiceDefinition {
+export type FastDecoder = (bytes: Uint8Array) => unknown;
+
+/** Fast decoders by message type name: every streamed record is an IngestRequest. */
+export const FAST_DECODERS: ReadonlyMap<string, FastDecoder> = new Map([
+  [IngestRequestSchema.typeName, decodeIngestRequest],
+]);
+
+/**
+ * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
+ * the generated protobuf-es messages without a second code generator. Requests of a type in
+ * `fastDecoders` are decoded by it first, by protobuf-es when it declines.
+ */
+export function toGrpcServiceDefinition(
+  service: DescService,
+  fastDecoders: ReadonlyMap<string, FastDecoder> = FAST_DECODERS,
+): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
@@ -43,9 +60,9 @@ export function toGrpcServiceDefinition(service: DescService): ServiceDefinition
       responseStream:
         method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: deserializer(method.input, fastDecoders.get(method.input.typeName)),
       responseSerialize: serializer(method.output),
-      responseDeserialize: deserializer(method.output),
+      responseDeserialize: deserializer(method.output, fastDecoders.get(method.output.typeName)),
       originalName: method.name,
     };
   }
@@ -59,10 +76,11 @@ function serializer<D extends DescMessage>(schema: D) {
   };
 }
 
-function deserializer<D extends DescMessage>(schema: D) {
+function deserializer<D extends DescMessage>(schema: D, fast: FastDecoder | undefined) {
   return (bytes: Buffer): Received<MessageShape<D>> | DecodeFailure => {
     try {
-      return new Received(fromBinary(schema, bytes), bytes);
+      const message = (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinary(schema, bytes);
+      return new Received(message, bytes);
     } catch (err) {
       return new DecodeFailure(err);
     }
