@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import "../protobuf/text-encoding.js";
@@ -37,7 +37,8 @@ export function fingerprintSale(sale: Sale, clientBytes?: Uint8Array): SaleFinge
     clientBytes && Object.keys(sale.attributes).length <= 1
       ? clientBytes
       : canonicalSaleBytes(sale);
-  return { bytes, hash: createHash("sha256").update(bytes).digest("hex") };
+  // One-shot hash: no Hash object per record (createHash costs more than the digest here).
+  return { bytes, hash: hash("sha256", bytes, "hex") };
 }
 
 /** Hex SHA-256 of the canonical bytes. */
@@ -72,6 +73,14 @@ export function streamRecordKey(streamKey: string, offset: number): string {
  */
 export function uuidv7(now = Date.now()): string {
   const random = randomUUID();
-  const ms = now.toString(16).padStart(12, "0");
-  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${random.slice(15)}`;
+  // A stream mints hundreds of ids per millisecond: format each millisecond's prefix once.
+  if (now !== lastMs) {
+    const ms = now.toString(16).padStart(12, "0");
+    lastMs = now;
+    lastPrefix = `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7`;
+  }
+  return lastPrefix + random.slice(15);
 }
+
+let lastMs = -1;
+let lastPrefix = "";

@@ -151,11 +151,12 @@ export function createIngestHandlers(options: {
         if (message instanceof DecodeFailure) {
           await session.addMalformed("message could not be decoded");
         } else {
-          await session.add(
+          const wait = session.add(
             message.message.sale,
             saleBytesOf(message.bytes),
             message.message.idempotencyKey,
           );
+          if (wait) await wait;
         }
         idle.refresh();
       }

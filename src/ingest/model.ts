@@ -37,10 +37,15 @@ export interface StreamSummary {
 export interface StreamSession {
   /**
    * Adds the next record (`saleBytes`: the client's encoding of it, when known; `recordKey`: the
-   * record's own idempotency key, empty or absent when it has none). Resolves when the server is
-   * ready for more (backpressure).
+   * record's own idempotency key, empty or absent when it has none). Returns a promise when the
+   * caller must wait before sending more (backpressure), which resolves once the server is ready;
+   * undefined when it may go on at once.
    */
-  add(sale: Sale | undefined, saleBytes?: Uint8Array, recordKey?: string): Promise<void>;
+  add(
+    sale: Sale | undefined,
+    saleBytes?: Uint8Array,
+    recordKey?: string,
+  ): Promise<void> | undefined;
   /** Counts the next record as undecodable. */
   addMalformed(message: string): Promise<void>;
   /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */

@@ -55,8 +55,22 @@ export class Session implements StreamSession {
     private readonly budget: RecordBudget,
   ) {}
 
-  async add(sale: Sale | undefined, saleBytes?: Uint8Array, recordKey = ""): Promise<void> {
-    const offset = await this.admit();
+  add(sale: Sale | undefined, saleBytes?: Uint8Array, recordKey = ""): Promise<void> | undefined {
+    // Most records need no waiting at all; only the record that completes a batch or a budget
+    // instalment returns a promise, so the common path allocates none.
+    const offset = this.admitNow();
+    if (offset === undefined) {
+      return this.admit().then((o) => this.accept(o, sale, saleBytes, recordKey));
+    }
+    return this.accept(offset, sale, saleBytes, recordKey);
+  }
+
+  private accept(
+    offset: number,
+    sale: Sale | undefined,
+    saleBytes: Uint8Array | undefined,
+    recordKey: string,
+  ): Promise<void> | undefined {
     if (recordKey !== "" && !isValidIdempotencyKey(recordKey)) {
       this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
       this.reject(
@@ -65,14 +79,14 @@ export class Session implements StreamSession {
         "must be 1-255 printable ASCII characters",
         "idempotency_key",
       );
-      return;
+      return undefined;
     }
     const violations = validateSale(sale, this.limits);
     if (violations.length > 0 || !sale) {
       const first = violations[0];
       this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
       this.reject(offset, "invalid_argument", first?.description ?? "invalid", first?.field ?? "");
-      return;
+      return undefined;
     }
     const fingerprint = fingerprintSale(sale, saleBytes);
     // A record's own key wins: it names the sale wherever a resend puts it.
@@ -80,11 +94,24 @@ export class Session implements StreamSession {
       recordKey ||
       (this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(fingerprint.hash));
     this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
-    if (this.pending.length >= this.streamLimits.batchSize) await this.flush();
+    if (this.pending.length >= this.streamLimits.batchSize) return this.flush();
+    return undefined;
   }
 
   async addMalformed(message: string): Promise<void> {
     this.reject(await this.admit(), "malformed", message, "");
+  }
+
+  /** The next record's offset when admitting it needs no waiting, else undefined. */
+  private admitNow(): number | undefined {
+    if (
+      this.received >= this.streamLimits.maxRecords ||
+      this.unpaid + 1 >= this.streamLimits.batchSize
+    ) {
+      return undefined;
+    }
+    this.unpaid++;
+    return this.received++;
   }
 
   /**
