@@ -11,21 +11,21 @@ export async function writeSaleBatch(
   db: Executor,
   rows: readonly SaleRow[],
 ): Promise<StoredSale[]> {
-  const unique = new Map<string, SaleRow>();
-  for (const row of rows) {
-    const key = keyOf(row.tenantId, row.idempotencyKey);
-    if (!unique.has(key)) unique.set(key, row);
-  }
-  const uniqueRows = [...unique.values()];
-  const stored = await insertSales(db, uniqueRows);
-  const byKey = new Map<string, StoredSale>();
-  uniqueRows.forEach((row, i) => {
-    byKey.set(keyOf(row.tenantId, row.idempotencyKey), stored[i] as StoredSale);
+  const keys = rows.map((row) => keyOf(row.tenantId, row.idempotencyKey));
+  const first = new Map<string, number>();
+  const uniqueRows: SaleRow[] = [];
+  keys.forEach((key, i) => {
+    if (!first.has(key)) {
+      first.set(key, uniqueRows.length);
+      uniqueRows.push(rows[i] as SaleRow);
+    }
   });
+  const stored = await insertSales(db, uniqueRows);
+  // The usual case (a stream's records, distinct calls): nothing repeated, nothing to map back.
+  if (uniqueRows.length === rows.length) return stored;
   const seen = new Set<string>();
-  return rows.map((row) => {
-    const key = keyOf(row.tenantId, row.idempotencyKey);
-    const result = byKey.get(key) as StoredSale;
+  return keys.map((key) => {
+    const result = stored[first.get(key) as number] as StoredSale;
     if (seen.has(key)) return { ...result, inserted: false };
     seen.add(key);
     return result;

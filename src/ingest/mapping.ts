@@ -31,17 +31,19 @@ export function toSaleRow(
     registerId: sale.registerId,
     saleId: sale.saleId,
     // Validation guarantees occurredAt and totals are present.
-    occurredAt: timestampToRfc3339(sale.occurredAt as Timestamp),
+    occurredAtMicros: timestampToMicros(sale.occurredAt as Timestamp),
     currency: sale.currency,
     totalMinor: (sale.totals?.totalMinor ?? 0n).toString(),
     sale: fingerprint.bytes,
   };
 }
 
-/** RFC 3339 with microseconds, Postgres' precision (nanoseconds are truncated). */
-export function timestampToRfc3339(ts: Timestamp): string {
-  const iso = new Date(Number(ts.seconds) * 1000).toISOString();
-  return `${iso.slice(0, 19)}.${String(Math.floor(ts.nanos / 1000)).padStart(6, "0")}Z`;
+/**
+ * Microseconds since the epoch, Postgres' precision (nanoseconds are truncated). Exact as a
+ * number for any time validation lets through (until the year 2255).
+ */
+export function timestampToMicros(ts: Timestamp): number {
+  return Number(ts.seconds) * 1_000_000 + Math.floor(ts.nanos / 1000);
 }
 
 /** A Timestamp from microseconds since the epoch. */

@@ -13,8 +13,8 @@ export interface SaleRow {
   readonly locationId: string;
   readonly registerId: string;
   readonly saleId: string;
-  /** RFC 3339 with microseconds. */
-  readonly occurredAt: string;
+  /** Microseconds since the epoch: Postgres' precision (nanoseconds are truncated). */
+  readonly occurredAtMicros: number;
   readonly currency: string;
   /** Decimal string: int64 does not fit a JS number. */
   readonly totalMinor: string;
@@ -44,6 +44,9 @@ interface ExistingRow extends InsertedRow {
   payload_hash: string;
 }
 
+/** Bytes of a SHA-256, stored ahead of each sale in the binary parameter. */
+const HASH_BYTES = 32;
+
 /**
  * Writes a batch of sales in one INSERT statement and reports, for every row, what the database
  * now holds under its key. Rows whose key already exists are left untouched (ON CONFLICT DO
@@ -55,53 +58,67 @@ interface ExistingRow extends InsertedRow {
  */
 export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<StoredSale[]> {
   if (rows.length === 0) return [];
-  const sorted = [...rows].sort(compareKeys);
-  const payload = JSON.stringify(
-    sorted.map((r) => ({
+  const order = rows.map((_, i) => i).sort((a, b) => compareKeys(rows[a], rows[b]));
+  // Two parameters whatever the batch size, far below the 65,535-parameter cap, reading the same
+  // on pg and PGlite: the text columns as one JSON document, and every row's payload hash and
+  // sale bytes back to back in one bytea, which pg sends as binary. Hex inside the JSON document
+  // cost ~40% more Postgres CPU per row (decode, a document twice the size) and the hex encoding.
+  const binary = Buffer.allocUnsafe(rows.reduce((n, r) => n + HASH_BYTES + r.sale.byteLength, 0));
+  let at = 0;
+  const columns = order.map((i) => {
+    const r = rows[i] as SaleRow;
+    binary.write(r.payloadHash, at, HASH_BYTES, "hex");
+    binary.set(r.sale, at + HASH_BYTES);
+    const column = {
       tenant_id: r.tenantId,
       idempotency_key: r.idempotencyKey,
       id: r.id,
-      payload_hash: r.payloadHash,
       source: r.source,
       location_id: r.locationId,
       register_id: r.registerId,
       sale_id: r.saleId,
-      occurred_at: r.occurredAt,
+      occurred_us: r.occurredAtMicros,
       currency: r.currency,
       total_minor: r.totalMinor,
-      sale: Buffer.from(r.sale.buffer, r.sale.byteOffset, r.sale.byteLength).toString("hex"),
-    })),
-  );
-  // One statement, one parameter: jsonb_to_recordset keeps far below the 65,535-parameter cap
-  // at any batch size and reads the same on pg and PGlite.
+      // 1-based, as SQL's substring counts.
+      at: at + 1,
+      len: r.sale.byteLength,
+    };
+    at += HASH_BYTES + r.sale.byteLength;
+    return column;
+  });
   const inserted = await sql<InsertedRow>`
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
                        register_id, sale_id, occurred_at, currency, total_minor, sale)
-    select r.tenant_id, r.idempotency_key, r.id, decode(r.payload_hash, 'hex'), r.source,
-           r.location_id, r.register_id, r.sale_id, r.occurred_at, r.currency, r.total_minor,
-           decode(r.sale, 'hex')
-    from jsonb_to_recordset(${payload}::jsonb) as r(
-      tenant_id text, idempotency_key text, id uuid, payload_hash text, source text,
-      location_id text, register_id text, sale_id text, occurred_at timestamptz, currency text,
-      total_minor bigint, sale text)
+    select r.tenant_id, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
+           r.location_id, r.register_id, r.sale_id,
+           timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
+           r.total_minor, substring(b.bytes from r.at + 32 for r.len)
+    from json_to_recordset(${JSON.stringify(columns)}::json) as r(
+      tenant_id text, idempotency_key text, id uuid, source text, location_id text,
+      register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
+      at int4, len int4),
+      (select ${binary}::bytea as bytes) as b
     on conflict (tenant_id, idempotency_key) do nothing
     returning tenant_id, idempotency_key, id::text as id,
               (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us`.execute(db);
 
-  const hashes = new Map(sorted.map((r) => [keyOf(r.tenantId, r.idempotencyKey), r.payloadHash]));
-  const byKey = new Map<string, StoredSale>();
+  const index = new Map<string, number>();
+  rows.forEach((r, i) => {
+    index.set(keyOf(r.tenantId, r.idempotencyKey), i);
+  });
+  const results: (StoredSale | undefined)[] = new Array(rows.length);
   for (const row of inserted.rows) {
-    const key = keyOf(row.tenant_id, row.idempotency_key);
-    byKey.set(key, { ...toStored(row, hashes.get(key) ?? ""), inserted: true });
+    const i = index.get(keyOf(row.tenant_id, row.idempotency_key)) as number;
+    results[i] = { ...toStored(row, (rows[i] as SaleRow).payloadHash), inserted: true };
   }
-  if (byKey.size < sorted.length) {
-    const missing = sorted.filter((r) => !byKey.has(keyOf(r.tenantId, r.idempotencyKey)));
+  if (inserted.rows.length < rows.length) {
+    const missing = rows.filter((_, i) => results[i] === undefined);
     for (const row of await findSales(db, missing)) {
-      byKey.set(keyOf(row.tenantId, row.idempotencyKey), row);
+      results[index.get(keyOf(row.tenantId, row.idempotencyKey)) as number] = row;
     }
   }
-  return rows.map((r) => {
-    const stored = byKey.get(keyOf(r.tenantId, r.idempotencyKey));
+  return results.map((stored) => {
     // Unreachable unless a row vanished between the two statements; sales are never deleted.
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
@@ -144,7 +161,8 @@ export function keyOf(tenantId: string, idempotencyKey: string): string {
   return `${tenantId}\u0000${idempotencyKey}`;
 }
 
-function compareKeys(a: SaleRow, b: SaleRow): number {
+function compareKeys(a: SaleRow | undefined, b: SaleRow | undefined): number {
+  if (!a || !b) return 0;
   if (a.tenantId !== b.tenantId) return a.tenantId < b.tenantId ? -1 : 1;
   if (a.idempotencyKey === b.idempotencyKey) return 0;
   return a.idempotencyKey < b.idempotencyKey ? -1 : 1;

@@ -20,6 +20,9 @@ import {
 import type { SaleRow, StoredSale } from "./repository.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
 
+type Outcome = "accepted" | "duplicate" | "rejected";
+const OUTCOMES: readonly Outcome[] = ["accepted", "duplicate", "rejected"];
+
 /** The bounds a stream session works within. */
 export interface StreamLimits {
   readonly batchSize: number;
@@ -190,15 +193,16 @@ export class Session implements StreamSession {
     this.observer.batch("stream", batch.length);
     const stored = await this.writeBatch(batch.map((b) => b.row));
     // Counted per source, then reported once per batch: metrics stay off the per-record path.
-    const counts = new Map<string, number>();
-    const count = (source: string, outcome: string) => {
-      const k = `${outcome}\u0000${source}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    };
+    const counts = new Map<string, Record<Outcome, number>>();
     batch.forEach(({ offset, row }, i) => {
       const s = stored[i] as StoredSale;
+      let perSource = counts.get(row.source);
+      if (!perSource) {
+        perSource = { accepted: 0, duplicate: 0, rejected: 0 };
+        counts.set(row.source, perSource);
+      }
       if (s.payloadHash !== row.payloadHash) {
-        count(row.source, "rejected");
+        perSource.rejected++;
         this.reject(
           offset,
           "idempotency_conflict",
@@ -206,19 +210,18 @@ export class Session implements StreamSession {
           "",
         );
       } else if (s.inserted) {
-        count(row.source, "accepted");
+        perSource.accepted++;
         this.accepted++;
       } else {
-        count(row.source, "duplicate");
+        perSource.duplicate++;
         this.duplicate++;
       }
     });
-    for (const [k, n] of counts) {
-      const [outcome, source] = k.split("\u0000") as [
-        "accepted" | "duplicate" | "rejected",
-        string,
-      ];
-      this.observer.records(this.tenantId, source, outcome, n);
+    for (const [source, perSource] of counts) {
+      for (const outcome of OUTCOMES) {
+        const n = perSource[outcome];
+        if (n > 0) this.observer.records(this.tenantId, source, outcome, n);
+      }
     }
   }
 
