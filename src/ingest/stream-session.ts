@@ -28,13 +28,20 @@ export interface StreamLimits {
   readonly batchSize: number;
   readonly maxRecords: number;
   readonly maxWaitMs: number;
+  /** Batches written concurrently, each on its own connection. */
+  readonly maxInFlight: number;
 }
 
 /**
  * Buffers validated records into batches of `batchSize` and writes each batch in one statement.
- * One batch may be in flight while the next fills, so decoding overlaps the database round trip;
- * `add` waits whenever a full batch finds the previous one still in flight, which stops reading
- * from the client (gRPC flow control) and bounds memory to two batches.
+ * Up to `maxInFlight` batches are written at once while the next fills, so decoding overlaps the
+ * database round trips; `add` waits whenever a full batch finds that many still in flight, which
+ * stops reading from the client (gRPC flow control) and bounds memory to `maxInFlight + 1`
+ * batches.
+ *
+ * Concurrent batches cannot deadlock (each writes its rows in key order), and a batch that shares
+ * a key with one in flight waits for it, so the first occurrence of a key in a stream is always
+ * the one stored, as if batches were written one after the other.
  */
 export class Session implements StreamSession {
   private received = 0;
@@ -44,7 +51,7 @@ export class Session implements StreamSession {
   private rejectionsOmitted = 0;
   private readonly rejections: Rejection[] = [];
   private pending: { offset: number; row: SaleRow }[] = [];
-  private inFlight: Promise<void> | undefined;
+  private inFlight: { done: Promise<void>; keys: Set<string> }[] = [];
   /** Records received but not yet taken from the tenant's budget. */
   private unpaid = 0;
 
@@ -152,13 +159,13 @@ export class Session implements StreamSession {
 
   /** Waits for the batch in flight, ignoring its failure (the caller is already failing). */
   private async settle(): Promise<void> {
-    await this.inFlight?.catch(() => {});
+    await Promise.all(this.inFlight.map((b) => b.done.catch(() => {})));
   }
 
   async finish(): Promise<StreamSummary> {
     await this.pay();
     await this.flush();
-    await this.inFlight;
+    for (const batch of this.inFlight) await batch.done;
     // Conflicts are found when a batch commits, after later records' validation failures.
     this.rejections.sort((a, b) => a.offset - b.offset);
     return {
@@ -179,14 +186,29 @@ export class Session implements StreamSession {
   }
 
   private async flush(): Promise<void> {
-    // Surfaces a failure of the previous batch before more is written or acknowledged.
-    await this.inFlight;
+    // Surfaces a failure of an earlier batch before more is written or acknowledged.
+    while (this.inFlight.length >= this.streamLimits.maxInFlight) await this.oldestDone();
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.inFlight = this.write(batch);
-    // Keep a rejection from going unhandled while nobody awaits it yet; it is re-awaited above.
-    this.inFlight.catch(() => {});
+    const keys = new Set(batch.map((b) => b.row.idempotencyKey));
+    // A key written by a batch in flight: wait for it, so the earlier record is the one stored.
+    while (this.inFlight.some((b) => overlaps(b.keys, keys))) await this.oldestDone();
+    const done = this.write(batch);
+    // Keep a rejection from going unhandled while nobody awaits it yet; it is awaited in order.
+    done.catch(() => {});
+    this.inFlight.push({ done, keys });
+  }
+
+  /** Waits for the oldest batch in flight and forgets it; rethrows its failure. */
+  private async oldestDone(): Promise<void> {
+    const oldest = this.inFlight[0];
+    if (!oldest) return;
+    try {
+      await oldest.done;
+    } finally {
+      if (this.inFlight[0] === oldest) this.inFlight.shift();
+    }
   }
 
   private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
@@ -231,4 +253,9 @@ export class Session implements StreamSession {
       this.rejections.push({ offset, reason, message, field });
     } else this.rejectionsOmitted++;
   }
+}
+
+function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const key of a) if (b.has(key)) return true;
+  return false;
 }

@@ -209,6 +209,41 @@ describe("IngestStream on PostgreSQL", () => {
     ]);
   });
 
+  it("stores the first of repeats that span batches written concurrently", async () => {
+    // 60 distinct sales cycled over 250 records: every batch of 100 repeats keys of the batch
+    // before it, which may still be in flight.
+    const distinct = Array.from({ length: 60 }, () => makeSale());
+    const sales = Array.from({ length: 250 }, (_, i) => distinct[i % 60] as Sale);
+    const res = await server.client().ingestStream(requests(sales), auth(server.keys.acme));
+    expect(res).toMatchObject({ received: 250n, accepted: 60n, duplicate: 190n, rejected: 0n });
+  });
+
+  it("keeps the earlier record when a key is reused across batches written concurrently", async () => {
+    // Batches of 100: records 150-299 reuse the keys of records 0-149 with other sales, so the
+    // second and third batches repeat keys of batches that may still be in flight, and must not
+    // overtake them.
+    const sales = Array.from({ length: 300 }, () => makeSale());
+    const res = await server.client().ingestStream(
+      (async function* () {
+        for (const [i, sale] of sales.entries()) {
+          yield create(IngestRequestSchema, { sale, idempotencyKey: `reuse/${i % 150}` });
+        }
+      })(),
+      auth(server.keys.acme),
+    );
+    expect(res).toMatchObject({ received: 300n, accepted: 150n, rejected: 150n });
+    expect(res.rejections.map((r) => Number(r.offset))).toEqual(
+      Array.from({ length: 150 }, (_, i) => 150 + i),
+    );
+    const stored = await query<{ idempotency_key: string; sale_id: string }>(
+      server.databaseUrl as string,
+      "select idempotency_key, sale_id from sales where tenant_id = 'acme' and starts_with(idempotency_key, 'reuse/')",
+    );
+    expect(new Map(stored.map((r) => [r.idempotency_key, r.sale_id]))).toEqual(
+      new Map(sales.slice(0, 150).map((s, i) => [`reuse/${i}`, s.saleId])),
+    );
+  });
+
   it("answers an empty stream with zero counts", async () => {
     const res = await server
       .client()
