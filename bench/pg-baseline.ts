@@ -88,7 +88,12 @@ for (const spec of args.single.split(",").filter(Boolean)) {
 const batchRows = Number(args["batch-rows"]);
 const batchSize = Number(args["batch-size"]);
 const batches = [];
-const forms: BatchForm[] = ["jsonb_to_recordset", "multi-row VALUES", "unnest"];
+const forms: BatchForm[] = [
+  "json + binary bytea",
+  "jsonb_to_recordset",
+  "multi-row VALUES",
+  "unnest",
+];
 for (const connections of args["batch-connections"].split(",").map(Number)) {
   for (const form of forms) {
     const rows = salesRows(sale, `${form}-${connections}`, batchRows);

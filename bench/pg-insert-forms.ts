@@ -82,11 +82,16 @@ export function singleRowInsert(row: SalesRow): Statement {
 }
 
 /** The batch forms compared for the storage ceiling. */
-export type BatchForm = "jsonb_to_recordset" | "multi-row VALUES" | "unnest";
+export type BatchForm =
+  | "jsonb_to_recordset"
+  | "json + binary bytea"
+  | "multi-row VALUES"
+  | "unnest";
 
 /** One statement for a batch of rows, in the given form. */
 export function batchInsert(form: BatchForm, rows: readonly SalesRow[]): Statement {
   if (form === "jsonb_to_recordset") return jsonbInsert(rows);
+  if (form === "json + binary bytea") return jsonBinaryInsert(rows);
   if (form === "multi-row VALUES") {
     const tuples = rows.map((_, r) => {
       const base = r * 12;
@@ -119,7 +124,48 @@ export function batchInsert(form: BatchForm, rows: readonly SalesRow[]): Stateme
   };
 }
 
-/** The service's own statement: one jsonb parameter expanded by jsonb_to_recordset. */
+/**
+ * The service's own statement (src/ingest/repository.ts): the text columns as one json document,
+ * every row's payload hash and sale bytes back to back in one bytea parameter sent as binary.
+ */
+function jsonBinaryInsert(rows: readonly SalesRow[]): Statement {
+  const binary = Buffer.concat(rows.flatMap((r) => [r.payloadHash, r.sale]));
+  let at = 1;
+  const columns = rows.map((r) => {
+    const column = {
+      tenant_id: r.tenantId,
+      idempotency_key: r.idempotencyKey,
+      id: r.id,
+      source: r.source,
+      location_id: r.locationId,
+      register_id: r.registerId,
+      sale_id: r.saleId,
+      occurred_us: Date.parse(r.occurredAt) * 1000,
+      currency: r.currency,
+      total_minor: r.totalMinor,
+      at,
+      len: r.sale.byteLength,
+    };
+    at += r.payloadHash.byteLength + r.sale.byteLength;
+    return column;
+  });
+  return {
+    text: `insert into sales (${COLUMNS})
+      select r.tenant_id, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
+             r.location_id, r.register_id, r.sale_id,
+             timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
+             r.total_minor, substring(b.bytes from r.at + 32 for r.len)
+      from json_to_recordset($1::json) as r(
+        tenant_id text, idempotency_key text, id uuid, source text, location_id text,
+        register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
+        at int4, len int4),
+        (select $2::bytea as bytes) as b
+      ${CONFLICT} ${RETURNING}`,
+    values: [JSON.stringify(columns), binary],
+  };
+}
+
+/** The service's earlier statement: one jsonb parameter expanded by jsonb_to_recordset. */
 function jsonbInsert(rows: readonly SalesRow[]): Statement {
   const payload = JSON.stringify(
     rows.map((r) => ({
