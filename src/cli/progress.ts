@@ -7,6 +7,8 @@ export interface ProgressState {
   readonly accepted: number;
   readonly duplicate: number;
   readonly rejected: number;
+  /** Bytes of the file read so far, when its size is known (the bar's measure of progress). */
+  readonly bytes?: number;
 }
 
 export interface ProgressDisplay {
@@ -18,8 +20,10 @@ export interface ProgressDisplay {
 export type ProgressMode = "auto" | "bar" | "lines" | "none";
 
 /**
- * A progress bar with sales/s and ETA when writing to a terminal and the total is known; plain
- * periodic lines otherwise (CI logs, pipes, stdin of unknown length), so logs stay readable.
+ * A progress bar with sales/s and ETA when writing to a terminal and the file's size is known;
+ * plain periodic lines otherwise (CI logs, pipes, stdin of unknown length), so logs stay
+ * readable. Progress is measured in bytes read: it needs no counting pass over the file, and the
+ * sales still in flight (a few thousand at most) are a rounding error of a backlog.
  */
 export function createProgress(
   mode: ProgressMode,
@@ -37,7 +41,7 @@ export function createProgress(
       {
         stream: out,
         format:
-          "{bar} {percentage}% | {value}/{total} sales | {rate}/s | ETA {eta_formatted} | " +
+          "{bar} {percentage}% | {sales} sales | {rate}/s | ETA {eta_formatted} | " +
           "{accepted} accepted, {duplicate} duplicate, {rejected} rejected",
         etaBuffer: 50,
         fps: 5,
@@ -45,10 +49,10 @@ export function createProgress(
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total ?? 0, 0, { rate: 0, accepted: 0, duplicate: 0, rejected: 0 });
+    bar.start(total ?? 0, 0, { sales: 0, rate: 0, accepted: 0, duplicate: 0, rejected: 0 });
     return {
       update(s) {
-        bar.update(s.done, { ...s, rate: rate(s.done) });
+        bar.update(s.bytes ?? 0, { ...s, sales: s.done, rate: rate(s.done) });
       },
       stop() {
         bar.stop();
@@ -57,9 +61,10 @@ export function createProgress(
   }
   let last: ProgressState = { done: 0, accepted: 0, duplicate: 0, rejected: 0 };
   const print = () => {
-    const of = total !== undefined ? `/${total}` : "";
+    const share =
+      total && last.bytes !== undefined ? ` (${Math.floor((100 * last.bytes) / total)}%)` : "";
     out.write(
-      `${last.done}${of} sales, ${rate(last.done)}/s: ${last.accepted} accepted, ` +
+      `${last.done} sales${share}, ${rate(last.done)}/s: ${last.accepted} accepted, ` +
         `${last.duplicate} duplicate, ${last.rejected} rejected\n`,
     );
   };

@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, ReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import {
@@ -9,9 +9,8 @@ import {
   type SaleInput,
 } from "../client/index.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
-import { readLines } from "./lines.js";
 import { createProgress, type ProgressMode } from "./progress.js";
-import { formatOf, MAX_LINE_CHARS, readSales, type SaleFormat } from "./sale-file.js";
+import { formatOf, readSales, type SaleFormat } from "./sale-file.js";
 
 export interface SendFlags extends ConnectionFlags {
   readonly format?: SaleFormat;
@@ -38,11 +37,15 @@ export const EXIT = { ok: 0, rejected: 1, failed: 2 } as const;
  */
 export async function runSend(file: string, flags: SendFlags): Promise<number> {
   const format = flags.format ?? (file === "-" ? "ndjson" : formatOf(file));
-  const open = (): Readable => (file === "-" ? process.stdin : createReadStream(file));
-  // A regular file is read twice: once to count (the bar's total and ETA), once to send. A pipe,
-  // a FIFO or /dev/stdin can be read only once, so it gets no total.
-  const total =
-    file !== "-" && (await stat(file)).isFile() ? await countSales(open(), format) : undefined;
+  const open = (): Readable => {
+    input = file === "-" ? process.stdin : createReadStream(file);
+    return input;
+  };
+  // A regular file's size measures progress; a pipe, a FIFO or /dev/stdin has none.
+  const stats = file === "-" ? undefined : await stat(file);
+  const size = stats?.isFile() ? stats.size : undefined;
+  let input: Readable | undefined;
+  const bytesRead = () => (input instanceof ReadStream ? input.bytesRead : undefined);
   let fatal: { line: number; message: string } | undefined;
   const started = performance.now();
   const lineOf = new WeakMap<object, number>();
@@ -58,13 +61,14 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
     streams: 0,
     resentStreams: 0,
   };
-  const progress = createProgress(flags.progress, total);
+  const progress = createProgress(flags.progress, size);
   const show = () =>
     progress.update({
       done: server.received + unreadableCount,
       accepted: server.accepted,
       duplicate: server.duplicate,
       rejected: server.rejected + unreadableCount,
+      ...(size !== undefined && { bytes: bytesRead() }),
     });
 
   async function* sales(): AsyncGenerator<SaleInput> {
@@ -200,18 +204,4 @@ function humanSummary(s: {
     for (const r of s.rejections) out += `  line ${r.line}: ${r.message}\n`;
   }
   return out;
-}
-
-/** Counts the sales in a file (the progress bar's total and ETA): NDJSON lines, or a full CSV parse. */
-async function countSales(input: Readable, format: SaleFormat): Promise<number> {
-  let count = 0;
-  if (format === "ndjson") {
-    // One sale per non-blank line: no need to parse them twice.
-    for await (const { text } of readLines(input, MAX_LINE_CHARS)) {
-      if (text.trim() !== "") count++;
-    }
-    return count;
-  }
-  for await (const _ of readSales(input, format)) count++;
-  return count;
 }

@@ -37,9 +37,12 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   return Object.freeze(policy as unknown as RetryPolicy);
 }
 
-/** Defaults: 6 attempts within 60 s, backoff bounds 200 ms, 400 ms, … capped at 10 s. */
+/**
+ * Defaults: 10 attempts within 60 s of the first failure, backoff bounds 200 ms, 400 ms, …
+ * capped at 10 s: about 20 s of expected waiting, enough to ride out a server restart.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
-  maxAttempts: 6,
+  maxAttempts: 10,
   initialDelayMs: 200,
   maxDelayMs: 10_000,
   multiplier: 2,

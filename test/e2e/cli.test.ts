@@ -115,7 +115,11 @@ describe("pos-ingest send", () => {
     expect(summary.rejections[1]?.message).toMatch(/saleNumber/);
     expect(summary.rejections[2]?.message).toMatch(/^sale\.currency: /);
     expect(await storedFor("store-")).toBe(49_997);
-    expect(first.stderr).toMatch(/\d+\/50000 sales, \d+\/s/);
+    // Lines mode: sales answered, share of the file read, rate; the last line at 100%.
+    expect(first.stderr).toMatch(/\d+ sales \(\d+%\), \d+\/s: \d+ accepted/);
+    expect(first.stderr).toMatch(
+      /50000 sales \(100%\), \d+\/s: 49997 accepted, 0 duplicate, 3 rejected\n$/,
+    );
 
     // Rerunning the whole file stores nothing twice.
     const again = JSON.parse((await send(file)).stdout) as Summary;

@@ -76,7 +76,7 @@ describe("retry policy", () => {
   it("refuses a policy that would retry without bound", () => {
     expect(() => retryPolicy({ maxAttempts: Number.NaN })).toThrow(RangeError);
     expect(() => retryPolicy({ maxElapsedMs: -1 })).toThrow(RangeError);
-    expect(retryPolicy({ maxAttempts: undefined }).maxAttempts).toBe(6);
+    expect(retryPolicy({ maxAttempts: undefined }).maxAttempts).toBe(10);
   });
 
   it("retries a CANCELED the caller did not ask for (a connection closed cleanly) as UNAVAILABLE", async () => {
