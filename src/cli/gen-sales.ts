@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
-import type { SaleFormat } from "./sale-file.js";
+import { computedTotals, type SaleFormat } from "./sale-file.js";
 
 /** A small catalogue: a café-bakery-grocery chain, with weighed goods (quantity in kg). */
 const PRODUCTS = [
@@ -76,15 +76,8 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
         taxMinor,
       };
     });
-    let subtotalMinor = 0n;
-    let discountMinor = 0n;
-    let taxMinor = 0n;
-    for (const l of lineItems) {
-      subtotalMinor += (l.unitPriceMinor * l.quantityMilli + 500n) / 1000n;
-      discountMinor += l.discountMinor;
-      taxMinor += l.taxMinor;
-    }
-    const totalMinor = subtotalMinor - discountMinor + taxMinor;
+    const totals = computedTotals(lineItems);
+    const { totalMinor } = totals;
     const r = random();
     const payments =
       r < 0.6
@@ -109,7 +102,7 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
       currency,
       lineItems,
       payments,
-      totals: { subtotalMinor, discountMinor, taxMinor, totalMinor },
+      totals,
       ...(random() < 0.2 && {
         customer: { customerId: `cust-${Math.floor(random() * 100_000)}`, email: "" },
       }),

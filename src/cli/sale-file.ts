@@ -250,8 +250,8 @@ function saleFromRows(rows: Row[]): Sale {
 
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Totals by the server's own formula, for files that carry only line items. */
-function computedTotals(
+/** Totals by the server's own formula, for files that carry only line items (and gen-sales). */
+export function computedTotals(
   lines: {
     quantityMilli: bigint;
     unitPriceMinor: bigint;

@@ -8,16 +8,13 @@ import { makeSale } from "../support/fixtures.js";
 import { eventually, healthProbe } from "../support/health-client.js";
 import { sampleValue } from "../support/prometheus-text.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startPostgresProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 let proxy: TcpProxy;
 let server: TestServer;
 
 beforeAll(async () => {
-  const pgPort = Number(
-    new URL(process.env.DATABASE_URL ?? "postgres://x@127.0.0.1:5432/test").port || 5432,
-  );
-  proxy = await startTcpProxy({ host: "127.0.0.1", port: pgPort });
+  proxy = await startPostgresProxy();
   server = await startTestServer({
     database: "postgres",
     viaPort: proxy.port,

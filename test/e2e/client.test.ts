@@ -12,17 +12,14 @@ import {
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startPostgresProxy, startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 let proxy: TcpProxy;
 let server: TestServer;
 const clients: IngestClient[] = [];
 
 beforeAll(async () => {
-  const pgPort = Number(
-    new URL(process.env.DATABASE_URL ?? "postgres://x@127.0.0.1:5432/test").port || 5432,
-  );
-  proxy = await startTcpProxy({ host: "127.0.0.1", port: pgPort });
+  proxy = await startPostgresProxy();
   server = await startTestServer({
     database: "postgres",
     viaPort: proxy.port,

@@ -68,3 +68,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   };
 }
+
+/** A proxy in front of the tests' PostgreSQL server (DATABASE_URL's port, default 5432). */
+export function startPostgresProxy(): Promise<TcpProxy> {
+  const url = new URL(process.env.DATABASE_URL ?? "postgres://x@127.0.0.1:5432/test");
+  return startTcpProxy({ host: "127.0.0.1", port: Number(url.port || 5432) });
+}
