@@ -18,15 +18,7 @@ export async function replicasShareDedup(ctx: BenchContext): Promise<void> {
   const db = await createFreshDatabase(ctx.options.databaseUrl);
   const servers: ServerUnderTest[] = [];
   try {
-    for (let i = 0; i < 2; i++) {
-      servers.push(
-        await startServer({
-          databaseUrl: db.url,
-          redisUrl: ctx.options.redisUrl,
-          nodeArgs: [],
-        }),
-      );
-    }
+    await startReplicas(ctx, db, servers);
     const runId = newRunId();
     ctx.progress(
       `replicas: 2 servers (${servers.map((s) => s.target).join(", ")}), ` +
@@ -87,16 +79,10 @@ async function replicasShareLimits(
   db: { url: string; token: string },
   servers: ServerUnderTest[],
 ): Promise<void> {
-  for (let i = 0; i < 2; i++) {
-    servers.push(
-      await startServer({
-        databaseUrl: db.url,
-        redisUrl: ctx.options.redisUrl,
-        nodeArgs: [],
-        env: { RATE_LIMIT_RECORDS_PER_SECOND: String(LIMIT_PER_SECOND), RATE_LIMIT_BURST: "0" },
-      }),
-    );
-  }
+  await startReplicas(ctx, db, servers, {
+    RATE_LIMIT_RECORDS_PER_SECOND: String(LIMIT_PER_SECOND),
+    RATE_LIMIT_BURST: "0",
+  });
   const runId = newRunId();
   ctx.progress(
     `replicas: shared limit ${LIMIT_PER_SECOND}/s, ${OFFERED_PER_REPLICA}/s offered to each of 2`,
@@ -180,4 +166,18 @@ function combine(reports: GhzReport[]): GhzReport {
           }
         : undefined,
   };
+}
+
+/** Starts two servers on `db` and the bench's Redis, adding them to `servers` as they come up. */
+async function startReplicas(
+  ctx: BenchContext,
+  db: { url: string },
+  servers: ServerUnderTest[],
+  env: Record<string, string> = {},
+): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    servers.push(
+      await startServer({ databaseUrl: db.url, redisUrl: ctx.options.redisUrl, nodeArgs: [], env }),
+    );
+  }
 }

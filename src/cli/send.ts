@@ -6,6 +6,7 @@ import {
   IngestManyError,
   type IngestManyProgress,
   type IngestManyResult,
+  NO_PROGRESS,
   type SaleInput,
 } from "../client/index.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
@@ -53,14 +54,7 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
   const unreadable: LineRejection[] = [];
   const refused: LineRejection[] = [];
   let unreadableCount = 0;
-  let server: IngestManyProgress = {
-    received: 0,
-    accepted: 0,
-    duplicate: 0,
-    rejected: 0,
-    streams: 0,
-    resentStreams: 0,
-  };
+  let server: IngestManyProgress = NO_PROGRESS;
   const progress = createProgress(flags.progress, size);
   const show = () =>
     progress.update({

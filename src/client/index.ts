@@ -25,6 +25,7 @@ export {
   type IngestManyResult,
   MAX_STREAM_SIZE,
   type ManyRejection,
+  NO_PROGRESS,
 } from "./ingest-many.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { type SaleIdentity, saleKey } from "./sale-key.js";

@@ -61,6 +61,16 @@ export interface IngestManyProgress {
   readonly resentStreams: number;
 }
 
+/** The totals before anything was sent. */
+export const NO_PROGRESS: IngestManyProgress = Object.freeze({
+  received: 0,
+  accepted: 0,
+  duplicate: 0,
+  rejected: 0,
+  streams: 0,
+  resentStreams: 0,
+});
+
 /** A sale the server refused. */
 export interface ManyRejection {
   /** 0-based position of the sale in the input. */
@@ -136,14 +146,7 @@ export async function ingestMany(
     if (stop.signal.aborted) resolve("stopped");
     stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true });
   });
-  const totals = {
-    received: 0,
-    accepted: 0,
-    duplicate: 0,
-    rejected: 0,
-    streams: 0,
-    resentStreams: 0,
-  };
+  const totals = { ...NO_PROGRESS };
   const rejections: ManyRejection[] = [];
   let failure: IngestError | undefined;
   const inFlight = new Set<Promise<void>>();
