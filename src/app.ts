@@ -115,7 +115,7 @@ export function createApp(config: Config, logger: Logger): App {
       maxAgeGraceMs: config.shutdown.deadlineMs,
     },
     interceptors: [grpcMetricsInterceptor(metrics)],
-    extraServices: (s) => grpcHealth.addToServer(s),
+    extraServices: [grpcHealth],
   });
   const metricsServer = createMetricsServer(metrics.registry, health);
 
