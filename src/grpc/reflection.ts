@@ -24,7 +24,7 @@ export const REFLECTION_SERVICES: readonly DescService[] = [
  * the FileDescriptorProtos embedded in the protobuf-es generated code, with every transitive import.
  */
 export function addReflection(server: Server, services: readonly DescService[]): void {
-  const described = [...services, ...REFLECTION_SERVICES];
+  const described = [...new Set([...services, ...REFLECTION_SERVICES])];
   const files = new Map<string, DescFile>();
   const visit = (file: DescFile): void => {
     if (files.has(file.name)) return;

@@ -76,10 +76,7 @@ export function createGrpcServer(
   for (const { service, handlers } of options.bindings) {
     server.addService(toGrpcServiceDefinition(service), handlers);
   }
-  addReflection(server, [
-    ...options.bindings.map((b) => b.service),
-    ...(options.extraServices ?? []).map((e) => e.service),
-  ]);
+  addReflection(server, servedServices(options));
   return server;
 }
 

@@ -35,6 +35,19 @@ export const ERROR_DETAIL_FILES: readonly DescFile[] = [
   file_google_rpc_error_details,
 ];
 
+/** Every gRPC status code, OK (0) to UNAUTHENTICATED (16). */
+export const ALL_STATUS_CODES: readonly status[] = Object.values(status).filter(
+  (v): v is status => typeof v === "number",
+);
+
+/**
+ * A code's canonical name ("OK", "UNAVAILABLE"): the one spelling every metric label uses, as
+ * go-grpc-prometheus's `grpc_code` does, so series of different metrics join on it.
+ */
+export function statusName(code: status): string {
+  return status[code] ?? String(code);
+}
+
 /** A gRPC error status ready to hand to a grpc-js callback or `call.emit("error")`. */
 export type GrpcError = Partial<ServiceError> & {
   code: status;
