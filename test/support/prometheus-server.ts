@@ -113,8 +113,8 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
 }
 
 /**
- * The time (seconds, as Prometheus wrote it) of the first scrape of the target that started
- * after `afterMs`: every sample of that scrape carries it, so a query evaluated at it sees exactly
+ * The time (seconds, as Prometheus wrote it) of the first successful scrape of the target that
+ * started after `afterMs`: every sample of that scrape carries it, so a query evaluated at it sees exactly
  * the values of that scrape and no extrapolation past its end.
  */
 export async function scrapeAfter(prometheus: PrometheusServer, afterMs: number): Promise<string> {
@@ -122,6 +122,8 @@ export async function scrapeAfter(prometheus: PrometheusServer, afterMs: number)
   await waitFor("a scrape after the traffic", 60_000, async () => {
     const latest = await prometheus.queryOne(`timestamp(up{job="${JOB}"})`);
     if (!latest || latest.value * 1000 <= afterMs) return false;
+    // A failed scrape (a loaded machine can time one out) stores no samples: wait for a good one.
+    if ((await prometheus.queryOne(`up{job="${JOB}"}`, latest.raw))?.value !== 1) return false;
     raw = latest.raw;
     return true;
   });
