@@ -153,13 +153,17 @@ function missingImports(files: Map<string, FileDescriptorProto>): string[] {
   return [...files.values()].flatMap((f) => f.dependency).filter((d) => !files.has(d));
 }
 
-/** One unary call with the request and response described only by the reflected registry. */
+/**
+ * One unary call with the request and response described only by the reflected registry; resolves
+ * with the error, or null and the response as JSON in `answers`.
+ */
 function callUnary(
   registry: FileRegistry,
   service: string,
   method: string,
   requestJson: object,
   headers: Record<string, string>,
+  answers: unknown[] = [],
 ): Promise<ServiceError | null> {
   const desc = registry.getService(service)?.methods.find((m) => m.name === method);
   if (!desc) throw new Error(`${service}/${method} not resolved by reflection`);
@@ -170,11 +174,12 @@ function callUnary(
     client.makeUnaryRequest(
       `/${service}/${method}`,
       (json: object) => Buffer.from(toBinary(desc.input, fromJson(desc.input, json as never))),
-      (b: Buffer) => fromBinary(desc.output, b),
+      (b: Buffer) => toJson(desc.output, fromBinary(desc.output, b)),
       requestJson,
       metadata,
-      (error) => {
+      (error, response) => {
         client.close();
+        if (!error) answers.push(response);
         resolve(error);
       },
     );
@@ -233,8 +238,12 @@ describe("gRPC server reflection (what grpcurl and ghz --reflection use)", () =>
 
   it("is enough to call Health/Check, as the README does with grpcurl", async () => {
     const { registry } = await resolveAll([]);
-    const error = await callUnary(registry, "grpc.health.v1.Health", "Check", {}, {});
-    expect(error).toBeNull();
+    const answers: unknown[] = [];
+    const request = { service: "readiness" };
+    expect(
+      await callUnary(registry, "grpc.health.v1.Health", "Check", request, {}, answers),
+    ).toBeNull();
+    expect(answers).toEqual([{ status: "SERVING" }]);
   });
 
   it("decodes a real INVALID_ARGUMENT's and RESOURCE_EXHAUSTED's details with reflected types only", async () => {
