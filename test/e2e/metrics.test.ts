@@ -250,15 +250,17 @@ describe("/metrics", () => {
 });
 
 describe("two apps in one process", () => {
-  it("keep separate registries: no duplicate registration, no shared counts", () => {
+  it("keep separate registries: no duplicate registration, no shared counts", async () => {
     const a = createApp(testConfig(), createLogger("silent"));
     const b = createApp(testConfig(), createLogger("silent"));
-    expect(a.metrics.registry).not.toBe(b.metrics.registry);
-    a.metrics.ingestDedup.inc({ tenant: "t", source: "s" }, 3);
-    const count = async (app: typeof a) => (await app.metrics.ingestDedup.get()).values.length;
-    return Promise.all([count(a), count(b)]).then(([inA, inB]) => {
-      expect(inA).toBe(1);
-      expect(inB).toBe(0);
-    });
+    try {
+      expect(a.metrics.registry).not.toBe(b.metrics.registry);
+      a.metrics.ingestDedup.inc({ tenant: "t", source: "s" }, 3);
+      const count = async (app: typeof a) => (await app.metrics.ingestDedup.get()).values.length;
+      expect(await count(a)).toBe(1);
+      expect(await count(b)).toBe(0);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });
