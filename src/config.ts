@@ -37,6 +37,9 @@ const envSchema = z.object({
   UNARY_BATCH_SIZE: positiveInt(10_000).default(256),
   UNARY_MAX_CONCURRENT_WRITES: positiveInt(100).default(4),
   AUTH_CACHE_TTL_SECONDS: integer(0, 3600).default(30),
+  AUTH_CACHE_MAX_KEYS: positiveInt(10_000_000).default(10_000),
+  AUTH_PEER_FAILURE_BURST: positiveInt(1_000_000).default(20),
+  AUTH_PEER_FAILURES_PER_MINUTE: positiveInt(1_000_000).default(60),
   DEV_API_KEY_ON_EMPTY: bool.default(true),
   METRICS_HOST: z.string().min(1).default("0.0.0.0"),
   METRICS_PORT: port.default(9464),
@@ -123,7 +126,16 @@ export interface Config {
     readonly unaryBatchSize: number;
     readonly unaryMaxConcurrentWrites: number;
   };
-  readonly auth: { readonly cacheTtlSeconds: number; readonly devKeyOnEmpty: boolean };
+  readonly auth: {
+    readonly cacheTtlSeconds: number;
+    readonly devKeyOnEmpty: boolean;
+    /** Valid keys cached at once (unknown keys have a separate, fixed space). */
+    readonly cacheMaxKeys: number;
+    /** Lookups of keys not known valid one address may fail at once, before it is throttled. */
+    readonly peerFailureBurst: number;
+    /** How fast that budget refills. */
+    readonly peerFailuresPerMinute: number;
+  };
   readonly metrics: {
     readonly host: string;
     readonly port: number;
@@ -209,7 +221,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unaryBatchSize: e.UNARY_BATCH_SIZE,
       unaryMaxConcurrentWrites: e.UNARY_MAX_CONCURRENT_WRITES,
     },
-    auth: { cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS, devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY },
+    auth: {
+      cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS,
+      devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY,
+      cacheMaxKeys: e.AUTH_CACHE_MAX_KEYS,
+      peerFailureBurst: e.AUTH_PEER_FAILURE_BURST,
+      peerFailuresPerMinute: e.AUTH_PEER_FAILURES_PER_MINUTE,
+    },
     metrics: {
       host: e.METRICS_HOST,
       port: e.METRICS_PORT,

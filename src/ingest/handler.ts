@@ -70,7 +70,10 @@ export function createIngestHandlers(options: {
     let tenant: string | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(
+        readAuthorization(call.metadata),
+        call.getPeer(),
+      );
       tenant = principal.tenantId;
       const metadataKey = readIdempotencyKey(call.metadata);
       const request = call.request;
@@ -113,7 +116,10 @@ export function createIngestHandlers(options: {
     let idle: NodeJS.Timeout | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(
+        readAuthorization(call.metadata),
+        call.getPeer(),
+      );
       tenant = principal.tenantId;
       const open = streamsPerTenant.get(tenant) ?? 0;
       if (open >= streams.maxPerTenant) {

@@ -24,7 +24,13 @@ describe("loadConfig", () => {
       logLevel: "info",
       limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
       batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
-      auth: { cacheTtlSeconds: 30, devKeyOnEmpty: true },
+      auth: {
+        cacheTtlSeconds: 30,
+        devKeyOnEmpty: true,
+        cacheMaxKeys: 10_000,
+        peerFailureBurst: 20,
+        peerFailuresPerMinute: 60,
+      },
       metrics: {
         host: "0.0.0.0",
         port: 9464,
@@ -79,6 +85,9 @@ describe("loadConfig", () => {
       UNARY_BATCH_SIZE: "64",
       UNARY_MAX_CONCURRENT_WRITES: "8",
       AUTH_CACHE_TTL_SECONDS: "5",
+      AUTH_CACHE_MAX_KEYS: "100",
+      AUTH_PEER_FAILURE_BURST: "3",
+      AUTH_PEER_FAILURES_PER_MINUTE: "6",
       DEV_API_KEY_ON_EMPTY: "no",
       METRICS_HOST: "127.0.0.2",
       METRICS_PORT: "9000",
@@ -122,7 +131,13 @@ describe("loadConfig", () => {
       logLevel: "debug",
       limits: { maxLineItems: 50, maxFutureSkewSeconds: 0 },
       batching: { streamBatchSize: 100, unaryBatchSize: 64, unaryMaxConcurrentWrites: 8 },
-      auth: { cacheTtlSeconds: 5, devKeyOnEmpty: false },
+      auth: {
+        cacheTtlSeconds: 5,
+        devKeyOnEmpty: false,
+        cacheMaxKeys: 100,
+        peerFailureBurst: 3,
+        peerFailuresPerMinute: 6,
+      },
       metrics: {
         host: "127.0.0.2",
         port: 9000,
@@ -310,6 +325,9 @@ describe("loadConfig", () => {
     ["MAX_FUTURE_SKEW_SECONDS", "-1"],
     ["UNARY_MAX_CONCURRENT_WRITES", "101"],
     ["AUTH_CACHE_TTL_SECONDS", "3601"],
+    ["AUTH_CACHE_MAX_KEYS", "0"],
+    ["AUTH_PEER_FAILURE_BURST", "0"],
+    ["AUTH_PEER_FAILURES_PER_MINUTE", "0"],
     ["GRPC_HOST", ""],
   ])("rejects %s=%j", (name, value) => {
     expect(configErrorOf({ [name]: value }).message).toContain(name);
