@@ -196,6 +196,7 @@ export function createApp(config: Config, logger: Logger): App {
           burst: config.auth.peerFailureBurst,
           perMinute: config.auth.peerFailuresPerMinute,
         },
+        trustedProxies: config.auth.trustedProxies,
         guard,
         onFailure: (reason) => metrics.authFailures.inc({ reason }),
       }),

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { trustedProxies } from "./auth/client-address.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -40,6 +41,25 @@ const envSchema = z.object({
   AUTH_CACHE_MAX_KEYS: positiveInt(10_000_000).default(10_000),
   AUTH_PEER_FAILURE_BURST: positiveInt(1_000_000).default(20),
   AUTH_PEER_FAILURES_PER_MINUTE: positiveInt(1_000_000).default(60),
+  AUTH_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const entries = text
+        .split(",")
+        .map((e) => e.trim())
+        .filter((e) => e !== "");
+      try {
+        trustedProxies(entries);
+      } catch (err) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected addresses or CIDR blocks separated by commas, like 10.0.0.0/8,fd00::/8 (${(err as Error).message})`,
+        });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   DEV_API_KEY_ON_EMPTY: bool.default(true),
   METRICS_HOST: z.string().min(1).default("0.0.0.0"),
   METRICS_PORT: port.default(9464),
@@ -135,6 +155,8 @@ export interface Config {
     readonly peerFailureBurst: number;
     /** How fast that budget refills. */
     readonly peerFailuresPerMinute: number;
+    /** Proxies whose `x-forwarded-for` is believed for the client's address. */
+    readonly trustedProxies: readonly string[];
   };
   readonly metrics: {
     readonly host: string;
@@ -227,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMaxKeys: e.AUTH_CACHE_MAX_KEYS,
       peerFailureBurst: e.AUTH_PEER_FAILURE_BURST,
       peerFailuresPerMinute: e.AUTH_PEER_FAILURES_PER_MINUTE,
+      trustedProxies: e.AUTH_TRUSTED_PROXIES,
     },
     metrics: {
       host: e.METRICS_HOST,

@@ -2,9 +2,10 @@ import type { Kysely } from "kysely";
 import { AuthenticationError, AuthThrottledError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { hashApiKey, looksLikeApiKey } from "./api-key.js";
+import { type CallOrigin, clientAddress, trustedProxies } from "./client-address.js";
 import { createKeyCache } from "./key-cache.js";
 import { findActiveKeyByHash } from "./key-repository.js";
-import { createPeerBudget, peerAddress } from "./peer-budget.js";
+import { createPeerBudget } from "./peer-budget.js";
 
 /** Who is calling. */
 export interface Principal {
@@ -17,8 +18,8 @@ export type AuthFailure = "missing" | "malformed" | "unknown" | "throttled";
 
 /** Resolves an `authorization` header value to a tenant. */
 export interface Authenticator {
-  /** `peer` is the caller's address as grpc-js gives it (`call.getPeer()`). */
-  authenticate(authorization: string | undefined, peer: string): Promise<Principal>;
+  /** `origin` names the address a failed lookup is charged to. */
+  authenticate(authorization: string | undefined, origin: CallOrigin): Promise<Principal>;
 }
 
 /** Unknown keys remembered at once; they have their own space, so they never evict valid keys. */
@@ -45,6 +46,8 @@ export function createAuthenticator(deps: {
   ttlSeconds: number;
   maxCachedKeys: number;
   peerBudget: { burst: number; perMinute: number };
+  /** Proxies (addresses, CIDR blocks) whose `x-forwarded-for` names the client. */
+  trustedProxies?: readonly string[];
   now?: () => number;
   /** Runs the key lookup under the database circuit breaker. */
   guard?: <T>(operation: () => Promise<T>) => Promise<T>;
@@ -61,6 +64,7 @@ export function createAuthenticator(deps: {
     now,
   });
   const budget = createPeerBudget({ ...deps.peerBudget, maxPeers: MAX_PEERS, now });
+  const isTrusted = trustedProxies(deps.trustedProxies ?? []);
   // Concurrent calls with one key share one lookup: a store's tills starting together cost one
   // query, and no call is charged for a lookup another call is already making.
   const inFlight = new Map<string, Promise<Principal | undefined>>();
@@ -89,7 +93,7 @@ export function createAuthenticator(deps: {
   };
 
   return {
-    async authenticate(authorization, peer) {
+    async authenticate(authorization, origin) {
       if (!authorization) {
         throw failed(
           "missing",
@@ -114,7 +118,7 @@ export function createAuthenticator(deps: {
         throw failed("unknown", new AuthenticationError("invalid API key"));
       }
       // Only a key never seen valid is charged, and only the call that starts its lookup.
-      const address = peerAddress(peer);
+      const address = clientAddress(origin, isTrusted);
       const charged = !known && !inFlight.has(cacheKey);
       if (charged) {
         const waitMs = budget.take(address);

@@ -1,4 +1,3 @@
-import { isIPv4, isIPv6 } from "node:net";
 import { BoundedLru } from "./bounded-lru.js";
 
 /**
@@ -48,30 +47,4 @@ export function createPeerBudget(options: {
       bucket.tokens = Math.min(options.burst, bucket.tokens + 1);
     },
   };
-}
-
-/**
- * The address a budget is kept for, from grpc-js's `call.getPeer()` ("1.2.3.4:5678",
- * "2001:db8::1:5678", no brackets). The port is dropped: a client opens a new connection, and a
- * new port, whenever it likes. IPv4-mapped IPv6 is read as IPv4. IPv6 is keyed by its /64, the
- * block one host or one site is usually given, so rotating addresses within it gains nothing.
- */
-export function peerAddress(peer: string): string {
-  const cut = peer.lastIndexOf(":");
-  const withoutPort = cut > 0 && /^\d+$/.test(peer.slice(cut + 1)) ? peer.slice(0, cut) : peer;
-  const address = isIPv4(withoutPort) || isIPv6(withoutPort) ? withoutPort : peer;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (!isIPv6(address) || address.includes(".")) return address;
-  const [head = "", tail] = address.toLowerCase().split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
 }

@@ -193,3 +193,36 @@ async function eventuallyUnauthenticated(key: string): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.max(ms, 10)));
   }
 }
+
+describe("behind a trusted proxy", () => {
+  let proxied: TestServer;
+  beforeAll(async () => {
+    proxied = await startTestServer({
+      database: "postgres",
+      config: {
+        auth: {
+          ...testConfig().auth,
+          peerFailureBurst: 2,
+          peerFailuresPerMinute: 1,
+          trustedProxies: ["127.0.0.1"],
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await proxied?.stop();
+  });
+
+  it("keeps the budget of the client x-forwarded-for names, not the proxy's", async () => {
+    const from = (client: string) => ({
+      headers: { ...auth(mintApiKey().token).headers, "x-forwarded-for": client },
+    });
+    const call = (client: string) =>
+      failure(proxied.client().ingest({ sale: makeSale() }, from(client)));
+    for (let i = 0; i < 2; i++)
+      expect((await call("198.51.100.7")).code).toBe(Code.Unauthenticated);
+    expect((await call("198.51.100.7")).code).toBe(Code.ResourceExhausted);
+    // Another client behind the same proxy still gets its keys looked up.
+    expect((await call("198.51.100.8")).code).toBe(Code.Unauthenticated);
+  });
+});

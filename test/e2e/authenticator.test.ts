@@ -28,7 +28,7 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-function setup(options: { ttlSeconds?: number; burst?: number } = {}) {
+function setup(options: { ttlSeconds?: number; burst?: number; trustedProxies?: string[] } = {}) {
   const clock = { now: 1_000_000 };
   const failures: AuthFailure[] = [];
   const authenticator = createAuthenticator({
@@ -36,6 +36,7 @@ function setup(options: { ttlSeconds?: number; burst?: number } = {}) {
     ttlSeconds: options.ttlSeconds ?? 30,
     maxCachedKeys: 100,
     peerBudget: { burst: options.burst ?? 5, perMinute: 60 },
+    trustedProxies: options.trustedProxies ?? [],
     now: () => clock.now,
     onFailure: (reason) => failures.push(reason),
   });
@@ -43,7 +44,7 @@ function setup(options: { ttlSeconds?: number; burst?: number } = {}) {
 }
 
 const bearer = (token: string) => `Bearer ${token}`;
-const NAT = "203.0.113.9:40000";
+const NAT = { peer: "203.0.113.9:40000" };
 
 async function errorOf(call: Promise<unknown>): Promise<unknown> {
   try {
@@ -57,7 +58,7 @@ async function errorOf(call: Promise<unknown>): Promise<unknown> {
 /** Spends `peer`'s budget with random keys; each of the first `burst` costs one lookup. */
 async function exhaust(
   authenticator: ReturnType<typeof setup>["authenticator"],
-  peer: string,
+  peer: { peer: string; forwardedFor?: string },
   burst: number,
 ): Promise<void> {
   for (let i = 0; i < burst; i++) {
@@ -75,7 +76,9 @@ describe("authenticator", () => {
     expect(lookups - before).toBe(5);
     const floods = await Promise.all(
       Array.from({ length: 1_000 }, () =>
-        errorOf(authenticator.authenticate(bearer(mintApiKey().token), "203.0.113.9:40001")),
+        errorOf(
+          authenticator.authenticate(bearer(mintApiKey().token), { peer: "203.0.113.9:40001" }),
+        ),
       ),
     );
     expect(lookups - before).toBe(5);
@@ -87,7 +90,9 @@ describe("authenticator", () => {
     expect(failures.filter((f) => f === "throttled")).toHaveLength(1_000);
     // Another address still has its whole budget.
     expect(
-      await errorOf(authenticator.authenticate(bearer(mintApiKey().token), "198.51.100.1:1")),
+      await errorOf(
+        authenticator.authenticate(bearer(mintApiKey().token), { peer: "198.51.100.1:1" }),
+      ),
     ).toBeInstanceOf(AuthenticationError);
     expect(lookups - before).toBe(6);
   });
@@ -148,6 +153,25 @@ describe("authenticator", () => {
     await exhaust(authenticator, NAT, 1);
     expect(
       await errorOf(authenticator.authenticate(bearer(mintApiKey().token), NAT)),
+    ).toBeInstanceOf(AuthThrottledError);
+  });
+
+  it("keeps a budget per client behind a trusted proxy, and ignores the header from anyone else", async () => {
+    const { authenticator } = setup({ burst: 2, trustedProxies: ["10.0.0.0/8"] });
+    const viaProxy = (client: string) => ({ peer: "10.0.0.7:3000", forwardedFor: client });
+    await exhaust(authenticator, viaProxy("198.51.100.7"), 2);
+    expect(
+      await errorOf(
+        authenticator.authenticate(bearer(mintApiKey().token), viaProxy("198.51.100.7")),
+      ),
+    ).toBeInstanceOf(AuthThrottledError);
+    // Another client of the same proxy has its own budget.
+    await exhaust(authenticator, viaProxy("198.51.100.8"), 2);
+    // A client talking directly cannot choose a fresh budget by writing the header itself.
+    const direct = (forged: string) => ({ peer: "192.0.2.50:1", forwardedFor: forged });
+    await exhaust(authenticator, direct("203.0.113.1"), 2);
+    expect(
+      await errorOf(authenticator.authenticate(bearer(mintApiKey().token), direct("203.0.113.2"))),
     ).toBeInstanceOf(AuthThrottledError);
   });
 

@@ -28,6 +28,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       cacheMaxKeys: 10_000,
       peerFailureBurst: 1_000,
       peerFailuresPerMinute: 60_000,
+      trustedProxies: [],
     },
     metrics: {
       host: "127.0.0.1",

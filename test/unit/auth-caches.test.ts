@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BoundedLru } from "../../src/auth/bounded-lru.js";
+import { clientAddress, trustedProxies } from "../../src/auth/client-address.js";
 import { createKeyCache } from "../../src/auth/key-cache.js";
-import { createPeerBudget, peerAddress } from "../../src/auth/peer-budget.js";
+import { createPeerBudget } from "../../src/auth/peer-budget.js";
 
 describe("key cache", () => {
   const make = (now: () => number, maxValid = 3) =>
@@ -108,7 +109,8 @@ describe("peer budget", () => {
   });
 });
 
-describe("peerAddress", () => {
+describe("clientAddress", () => {
+  const none = trustedProxies([]);
   it.each([
     ["127.0.0.1:54321", "127.0.0.1"],
     ["10.1.2.3:1", "10.1.2.3"],
@@ -116,9 +118,38 @@ describe("peerAddress", () => {
     ["::1:50000", "0:0:0:0::/64"],
     ["2001:db8:1:2:aaaa:bbbb:cccc:dddd:8080", "2001:db8:1:2::/64"],
     ["2001:0db8:0001:0002::1:8080", "2001:db8:1:2::/64"],
+    // The last group is always the port, even where the rest would read as an address with it.
     ["2001:db8::7:9", "2001:db8:0:0::/64"],
     ["unknown", "unknown"],
-  ])("reads %j as %j", (peer, expected) => {
-    expect(peerAddress(peer)).toBe(expected);
+  ])("reads the peer %j as %j", (peer, expected) => {
+    expect(clientAddress({ peer }, none)).toBe(expected);
   });
+
+  const proxies = trustedProxies(["10.0.0.0/8", "fd00::/8"]);
+  it.each([
+    ["a proxy's client", "10.0.0.5:1", "198.51.100.7", "198.51.100.7"],
+    [
+      "the right-most untrusted hop",
+      "10.0.0.5:1",
+      "1.1.1.1, 198.51.100.7, 10.9.9.9",
+      "198.51.100.7",
+    ],
+    ["a hop with a port", "10.0.0.5:1", "198.51.100.7:5555", "198.51.100.7"],
+    ["a bracketed IPv6 hop", "10.0.0.5:1", "[2001:db8:5:6::1]:443", "2001:db8:5:6::/64"],
+    ["an IPv6 proxy", "fd00::9:443", "203.0.113.1", "203.0.113.1"],
+    ["a peer that is not a proxy (spoofing)", "198.51.100.1:1", "10.0.0.1", "198.51.100.1"],
+    ["a proxy without the header", "10.0.0.5:1", undefined, "10.0.0.5"],
+    ["garbage left of the client", "10.0.0.5:1", "nonsense, 198.51.100.7", "198.51.100.7"],
+    ["garbage as the last hop", "10.0.0.5:1", "198.51.100.7, nonsense", "10.0.0.5"],
+    ["only proxies", "10.0.0.5:1", "10.1.1.1, 10.2.2.2", "10.1.1.1"],
+  ])("takes %s", (_what, peer, forwardedFor, expected) => {
+    expect(clientAddress({ peer, forwardedFor }, proxies)).toBe(expected);
+  });
+
+  it.each(["10.0.0.0/33", "proxy.internal", "10.0.0.0/8/1", "10.0.0.0/x", ""])(
+    "refuses the trusted proxy entry %j",
+    (entry) => {
+      expect(() => trustedProxies([entry])).toThrow(RangeError);
+    },
+  );
 });

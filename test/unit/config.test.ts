@@ -30,6 +30,7 @@ describe("loadConfig", () => {
         cacheMaxKeys: 10_000,
         peerFailureBurst: 20,
         peerFailuresPerMinute: 60,
+        trustedProxies: [],
       },
       metrics: {
         host: "0.0.0.0",
@@ -88,6 +89,7 @@ describe("loadConfig", () => {
       AUTH_CACHE_MAX_KEYS: "100",
       AUTH_PEER_FAILURE_BURST: "3",
       AUTH_PEER_FAILURES_PER_MINUTE: "6",
+      AUTH_TRUSTED_PROXIES: " 10.0.0.0/8, fd00::/8 ,192.0.2.1",
       DEV_API_KEY_ON_EMPTY: "no",
       METRICS_HOST: "127.0.0.2",
       METRICS_PORT: "9000",
@@ -137,6 +139,7 @@ describe("loadConfig", () => {
         cacheMaxKeys: 100,
         peerFailureBurst: 3,
         peerFailuresPerMinute: 6,
+        trustedProxies: ["10.0.0.0/8", "fd00::/8", "192.0.2.1"],
       },
       metrics: {
         host: "127.0.0.2",
@@ -328,6 +331,8 @@ describe("loadConfig", () => {
     ["AUTH_CACHE_MAX_KEYS", "0"],
     ["AUTH_PEER_FAILURE_BURST", "0"],
     ["AUTH_PEER_FAILURES_PER_MINUTE", "0"],
+    ["AUTH_TRUSTED_PROXIES", "10.0.0.0/33"],
+    ["AUTH_TRUSTED_PROXIES", "proxy.internal"],
     ["GRPC_HOST", ""],
   ])("rejects %s=%j", (name, value) => {
     expect(configErrorOf({ [name]: value }).message).toContain(name);
