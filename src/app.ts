@@ -195,7 +195,18 @@ export function createApp(config: Config, logger: Logger): App {
     });
     deps = {
       service: ingest,
-      authenticator: createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds, guard }),
+      authenticator: createAuthenticator({
+        db,
+        ttlSeconds: config.auth.cacheTtlSeconds,
+        maxCachedKeys: config.auth.cacheMaxKeys,
+        peerBudget: {
+          burst: config.auth.peerFailureBurst,
+          perMinute: config.auth.peerFailuresPerMinute,
+        },
+        trustedProxies: config.auth.trustedProxies,
+        guard,
+        onFailure: (reason) => metrics.authFailures.inc({ reason }),
+      }),
     };
     monitors.push(
       startDatabasePinger({

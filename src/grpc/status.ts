@@ -11,6 +11,7 @@ import {
 import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
   AuthenticationError,
+  AuthThrottledError,
   DependencyUnavailableError,
   IdempotencyConflictError,
   MalformedMessageError,
@@ -72,6 +73,11 @@ export function toGrpcError(err: unknown): GrpcError {
   }
   if (err instanceof MalformedMessageError) return plain(status.INVALID_ARGUMENT, err.message);
   if (err instanceof AuthenticationError) return plain(status.UNAUTHENTICATED, err.message);
+  if (err instanceof AuthThrottledError) {
+    return withRetry(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterMs, [
+      errorInfo("AUTH_THROTTLED", undefined),
+    ]);
+  }
   if (err instanceof IdempotencyConflictError) {
     return plain(status.FAILED_PRECONDITION, err.message);
   }

@@ -21,7 +21,12 @@ import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
-import { readAuthorization, readIdempotencyKey, unaryIdempotencyKey } from "./metadata.js";
+import {
+  readAuthorization,
+  readForwardedFor,
+  readIdempotencyKey,
+  unaryIdempotencyKey,
+} from "./metadata.js";
 import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
 
@@ -70,7 +75,10 @@ export function createIngestHandlers(options: {
     let tenant: string | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
+        peer: call.getPeer(),
+        forwardedFor: readForwardedFor(call.metadata),
+      });
       tenant = principal.tenantId;
       const metadataKey = readIdempotencyKey(call.metadata);
       const request = call.request;
@@ -113,7 +121,10 @@ export function createIngestHandlers(options: {
     let idle: NodeJS.Timeout | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
+        peer: call.getPeer(),
+        forwardedFor: readForwardedFor(call.metadata),
+      });
       tenant = principal.tenantId;
       const open = streamsPerTenant.get(tenant) ?? 0;
       if (open >= streams.maxPerTenant) {

@@ -22,6 +22,8 @@ export interface Metrics {
   readonly breakerState: Gauge<"name">;
   readonly breakerTransitions: Counter<"name" | "to">;
   readonly rateLimited: Counter<"tenant">;
+  /** Failed authentications: missing, malformed, unknown key, or refused for the address's budget. */
+  readonly authFailures: Counter<"reason">;
   /** 1 for the backend rate limits are enforced with right now (redis, insurance, memory). */
   readonly rateLimiterBackend: Gauge<"backend">;
   /**
@@ -181,6 +183,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       name: "rate_limited_total",
       help: "Calls and stream batches refused or ended because the tenant was over its record budget.",
       labelNames: ["tenant"],
+      registers,
+    }),
+    authFailures: new Counter({
+      name: "auth_failures_total",
+      help: "Failed authentications, by reason: missing, malformed, unknown (no active key), throttled (the address spent its budget of failed lookups; no query was run).",
+      labelNames: ["reason"],
       registers,
     }),
     rateLimiterBackend: new Gauge({
