@@ -149,6 +149,8 @@ export function acquireDataDirLock(
   };
   const draft = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   writeFileSync(draft, `${JSON.stringify(mine, null, 2)}\n`, { flag: "wx" });
+  // The lock will be a second name of this very file: its inode is how release knows its own.
+  const ino = statSync(draft).ino;
   let tookOverFrom: LockOwner | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -200,7 +202,6 @@ export function acquireDataDirLock(
   } finally {
     unlinkSync(draft);
   }
-  const ino = statSync(path).ino;
   let held = true;
   const release = (): void => {
     if (!held) return;
