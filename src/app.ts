@@ -26,6 +26,7 @@ import { createMetrics, type Metrics, queryOperation } from "./observability/met
 import { createMetricsServer } from "./observability/metrics-server.js";
 import { BreakerOpenError, createDbBreaker } from "./resilience/breaker.js";
 import { createTenantRateLimiter, type TenantRateLimiter } from "./resilience/rate-limiter.js";
+import { acquireDataDirLock, type DataDirLock } from "./storage/data-dir-lock.js";
 import { createDatabase, type DatabaseHandle } from "./storage/database.js";
 import { assertSchemaCurrent, migrateToLatest } from "./storage/migrate.js";
 
@@ -59,6 +60,7 @@ export interface App {
  * here is module-level state, so tests build as many apps as they like in one process.
  */
 export function createApp(config: Config, logger: Logger): App {
+  let dataDirLock: DataDirLock | undefined;
   let database: DatabaseHandle | undefined;
   let ingest: Ingest | undefined;
   let deps: IngestDeps | undefined;
@@ -136,11 +138,14 @@ export function createApp(config: Config, logger: Logger): App {
 
   /** One initialisation attempt: everything `startup` promises. */
   const initialise = async (): Promise<void> => {
-    database ??= await createDatabase(config.database, (text, ms, failed) =>
-      metrics.dbQuerySeconds.observe(
-        { operation: queryOperation(text), result: failed ? "error" : "ok" },
-        ms / 1000,
-      ),
+    database ??= await createDatabase(
+      config.database,
+      (text, ms, failed) =>
+        metrics.dbQuerySeconds.observe(
+          { operation: queryOperation(text), result: failed ? "error" : "ok" },
+          ms / 1000,
+        ),
+      dataDirLock,
     );
     const { db } = database;
     await sql`select 1`.execute(db);
@@ -227,6 +232,19 @@ export function createApp(config: Config, logger: Logger): App {
     metrics,
 
     async start() {
+      // The embedded database's lock is taken before any port is bound or file touched: a
+      // second server on the same directory fails at once, naming the owner, having changed
+      // nothing. Not retried: waiting does not make another process let go.
+      if (config.database.kind === "pglite" && config.database.dataDir !== undefined) {
+        dataDirLock ??= acquireDataDirLock(config.database.dataDir);
+        const previous = dataDirLock.tookOverFrom;
+        if (previous) {
+          logger.warn(
+            { previousOwner: previous },
+            `took over the embedded database from pid ${previous.pid}, which died holding it`,
+          );
+        }
+      }
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
@@ -288,6 +306,7 @@ export function createApp(config: Config, logger: Logger): App {
         const snapshot = await metrics.registry.metrics();
         await metricsServer.close();
         await database?.close();
+        dataDirLock?.release();
         logger.info(
           { how, ms: Math.round(performance.now() - began), metricsBytes: snapshot.length },
           how === "clean" ? "stopped cleanly" : "stopped at the deadline",
