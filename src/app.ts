@@ -42,7 +42,9 @@ export interface App {
   /**
    * Graceful shutdown: readiness off at once, keep serving for the grace period, stop taking
    * calls, let calls in flight finish until the deadline (then end open streams UNAVAILABLE),
-   * close everything. Resolves "forced" if the deadline cut anything short.
+   * close everything. Never takes longer than `shutdownWorstCaseMs` of the config. Resolves
+   * "forced" if the deadline cut anything short, or that bound ended the closing with a write or
+   * connection still open.
    */
   stop(): Promise<"clean" | "forced">;
   readonly health: HealthModel;
