@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,11 +106,11 @@ let work: string;
 const ran = new Set<string>();
 
 /** Runs one README command in the clone, as written but for the placeholders. */
-async function sh(command: string, values: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
+async function sh(command: string, values: Record<string, string>) {
   ran.add(command);
   const result = await run("sh", ["-ec", substitute(command, values)], {
     cwd: ROOT,
-    env: { ...process.env, ...env, DATABASE_URL: server.databaseUrl, LOG_LEVEL: "silent" },
+    env: { ...process.env, DATABASE_URL: server.databaseUrl, LOG_LEVEL: "silent" },
   }).catch((err: { code: number; stdout: string; stderr: string }) => err);
   const code = "code" in result ? result.code : 0;
   expect(code, `${command}\n${result.stderr}`).toBe(0);
@@ -227,7 +227,6 @@ describe("README", { timeout: 240_000 }, () => {
       const js = ts.transpileModule(readFileSync(file, "utf8"), {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
       });
-      mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "example.js"), js.outputText);
       const out = await run(process.execPath, [join(dir, "example.js")], {
         cwd: ROOT,
