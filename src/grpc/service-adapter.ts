@@ -22,7 +22,8 @@ export class DecodeFailure {
 
 /**
  * What a request deserializer yields for a valid message: the decoded message and the exact bytes
- * it came from, so a handler can store or hash what the client sent without encoding it again.
+ * it came from, so a handler can hash and store them without encoding the message again when they
+ * are already canonical (see fingerprintSale).
  */
 export class Received<T> {
   constructor(

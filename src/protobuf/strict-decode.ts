@@ -21,7 +21,8 @@ import "./text-encoding.js";
  * than key and value in a map entry, an end-group tag outside a group, varints over ten bytes,
  * nesting deeper than 100. Reference parsers keep the first two as unknown fields; protobuf-es
  * would misread them as the declared type, so refusing them is the only answer that never
- * decodes a message the client did not send. No encoder writes any of them.
+ * decodes a message the client did not send. No encoder writes any of them. (Message fields in
+ * delimited, group-style encoding, an editions feature this API does not use, are refused too.)
  *
  * @throws MalformedMessage when the bytes are not a well-formed message of `schema`, or whatever
  *   `fromBinary` throws.
