@@ -4,11 +4,11 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
-    // FC_SEED pins the seed of every fast-check property (see README, Tests).
-    setupFiles: ["test/support/setup-fast-check.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file gets its own database, so files run in parallel; two workers match the two cores.
     maxWorkers: 2,
+    // FC_SEED pins the seed of every fast-check property (see README, Tests).
+    setupFiles: ["test/support/setup-fast-check.ts"],
   },
 });
