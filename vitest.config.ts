@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Each file gets its own database, so files run in parallel; two workers match the two cores.
     maxWorkers: 2,
+    // FC_SEED pins the seed of every fast-check property (see README, Tests).
+    setupFiles: ["test/support/setup-fast-check.ts"],
   },
 });

@@ -1,13 +1,13 @@
 import {
   type DescMessage,
   type DescService,
-  fromBinary,
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { decodeIngestRequest } from "../protobuf/ingest-request-decoder.js";
+import { fromBinaryStrict } from "../protobuf/strict-decode.js";
 import "../protobuf/text-encoding.js";
 
 /**
@@ -22,7 +22,8 @@ export class DecodeFailure {
 
 /**
  * What a request deserializer yields for a valid message: the decoded message and the exact bytes
- * it came from, so a handler can store or hash what the client sent without encoding it again.
+ * it came from, so a handler can hash and store them without encoding the message again when they
+ * are already canonical (see fingerprintSale).
  */
 export class Received<T> {
   constructor(
@@ -32,8 +33,8 @@ export class Received<T> {
 }
 
 /**
- * A schema-specific decoder for a hot request type: returns the message `fromBinary` would, or
- * undefined for input it leaves to `fromBinary`.
+ * A schema-specific decoder for a hot request type: returns the message `fromBinaryStrict` would,
+ * or undefined for input it leaves to `fromBinaryStrict`.
  */
 export type FastDecoder = (bytes: Uint8Array) => unknown;
 
@@ -45,7 +46,8 @@ export const FAST_DECODERS: ReadonlyMap<string, FastDecoder> = new Map([
 /**
  * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
  * the generated protobuf-es messages without a second code generator. Requests of a type in
- * `fastDecoders` are decoded by it first, by protobuf-es when it declines.
+ * `fastDecoders` are decoded by it first, by protobuf-es (after a well-formedness check, see
+ * strict-decode.ts) when it declines.
  */
 export function toGrpcServiceDefinition(
   service: DescService,
@@ -79,7 +81,8 @@ function serializer<D extends DescMessage>(schema: D) {
 function deserializer<D extends DescMessage>(schema: D, fast: FastDecoder | undefined) {
   return (bytes: Buffer): Received<MessageShape<D>> | DecodeFailure => {
     try {
-      const message = (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinary(schema, bytes);
+      const message =
+        (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinaryStrict(schema, bytes);
       return new Received(message, bytes);
     } catch (err) {
       return new DecodeFailure(err);

@@ -1,12 +1,17 @@
 import { hash, randomUUID } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { isCanonicalSaleEncoding } from "../protobuf/canonical-sale-check.js";
 import "../protobuf/text-encoding.js";
 
 /**
- * The bytes that identify a sale's content: its protobuf encoding with attribute entries in key
- * order and unknown fields dropped. protobuf-es writes fields in field-number order, so two
- * encodings of the same sale by different clients (map order, unknown fields) hash alike.
+ * The bytes that identify a sale's content: a deterministic encoding of the decoded sale, so two
+ * encodings of one sale (fields in another order, defaults written out, map entries in another
+ * order, length prefixes padded) have the same canonical bytes, and two different sales never
+ * do. It is protobuf-es' encoding (known fields in field-number order, defaults left out, each
+ * message's unknown fields after its known ones, as received) with attribute entries in key
+ * order. Unknown fields count: they are fields of a newer schema, and a sale that differs in one
+ * of them is another sale.
  */
 export function canonicalSaleBytes(sale: Sale): Uint8Array {
   const keys = Object.keys(sale.attributes);
@@ -14,9 +19,11 @@ export function canonicalSaleBytes(sale: Sale): Uint8Array {
   if (keys.length > 1) {
     const attributes: Record<string, string> = {};
     for (const k of keys.sort()) attributes[k] = sale.attributes[k] ?? "";
-    normalised = create(SaleSchema, { ...sale, attributes });
+    // A shallow copy, not create(): create() copies the whole sale field by field, and costs
+    // more than the encoding.
+    normalised = { ...sale, attributes };
   }
-  return toBinary(SaleSchema, normalised, { writeUnknownFields: false });
+  return toBinary(SaleSchema, normalised);
 }
 
 /** The bytes a sale is stored as, and their hex SHA-256, which tells a retry from a reused key. */
@@ -26,17 +33,15 @@ export interface SaleFingerprint {
 }
 
 /**
- * Fingerprints a sale. When the client's own encoding of the sale is at hand and cannot vary
- * between retries, it is used as is: re-encoding costs more than everything else on the ingest
- * path, and storing the client's bytes keeps fields this server does not know yet. Encoders write
- * fields in field-number order, deterministically, except map entries, whose order some (Go's)
- * randomise on every call; so a sale with two or more attributes is always canonicalised.
+ * Fingerprints a sale: its canonical bytes, which are also what is stored, so a stored row's
+ * payload hash is the SHA-256 of its own `sale` column whatever encoding arrived first.
+ * `clientBytes`, the encoding the sale was decoded from, are used as they are when they are
+ * already canonical, as nearly every encoder's are: the check is a scan of the bytes, re-encoding
+ * costs several times more. Otherwise the sale is re-encoded.
  */
 export function fingerprintSale(sale: Sale, clientBytes?: Uint8Array): SaleFingerprint {
   const bytes =
-    clientBytes && Object.keys(sale.attributes).length <= 1
-      ? clientBytes
-      : canonicalSaleBytes(sale);
+    clientBytes && isCanonicalSaleEncoding(clientBytes) ? clientBytes : canonicalSaleBytes(sale);
   // One-shot hash: no Hash object per record (createHash costs more than the digest here).
   return { bytes, hash: hash("sha256", bytes, "hex") };
 }

@@ -29,7 +29,10 @@ export type {
 
 /** The ingest logic: validation, idempotency and batching, independent of gRPC. */
 export interface IngestService {
-  /** Stores one sale (`saleBytes`: the client's encoding of it, when known). */
+  /**
+   * Stores one sale (`saleBytes`: the client's encoding of it, when known; used as they are when
+   * they are already canonical, else the sale is re-encoded).
+   */
   ingest(
     tenantId: string,
     sale: Sale | undefined,

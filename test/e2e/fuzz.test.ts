@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { anyUnpack, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
+  type IngestRequest,
   IngestRequestSchema,
   IngestResponseSchema,
   IngestStreamResponseSchema,
@@ -14,9 +15,14 @@ import {
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { CONTENT_KEY_PREFIX, fingerprintSale } from "../../src/ingest/canonical.js";
+import {
+  CONTENT_KEY_PREFIX,
+  fingerprintSale,
+  isValidIdempotencyKey,
+} from "../../src/ingest/canonical.js";
 import { saleBytesOf } from "../../src/ingest/request-bytes.js";
 import { MIN_OCCURRED_AT_SECONDS, validateSale } from "../../src/ingest/validation.js";
+import { fromBinaryStrict } from "../../src/protobuf/strict-decode.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { rawClient } from "../support/raw-client.js";
@@ -42,6 +48,8 @@ const ALLOWED_CODES = [
 ];
 /** Shared keys, so mutated sales that decode as valid collide with each other. */
 const SHARED_KEYS = ["fuzz-shared-1", "fuzz-shared-2"];
+/** When the seed sales happened: a fixed time in the past, inside the accepted range. */
+const SEED_TIME = timestampFromDate(new Date("2026-01-15T12:00:00.250Z"));
 
 let server: TestServer;
 let client: Client;
@@ -57,14 +65,18 @@ const stored = new Map<string, string>();
 beforeAll(async () => {
   server = await startTestServer({ database: "postgres" });
   client = rawClient(server.port);
+  // Fixed ids and time, so the same fast-check seed makes the same requests in every run.
+  const fixed = (i: number) => ({ saleId: `fuzz-seed-${i}`, occurredAt: SEED_TIME });
   seeds = [
-    makeSale(),
-    makeSale({ attributes: {} }),
+    makeSale(fixed(0)),
+    makeSale({ ...fixed(1), attributes: {} }),
     makeSale({
+      ...fixed(2),
       customer: { customerId: "c-1", name: "Ada", email: "ada@example.com", phone: "+1 555" },
       attributes: { channel: "in-store", cashier: "bob", campaign: "spring" },
     }),
     makeSale({
+      ...fixed(3),
       lineItems: Array.from({ length: 40 }, (_, i) => ({
         sku: `SKU-${i}`,
         name: `Item ${i}`,
@@ -140,21 +152,31 @@ type Expected =
   | { readonly kind: "too-large" }
   | { readonly kind: "malformed" }
   | { readonly kind: "invalid"; readonly fields: string[] }
-  | { readonly kind: "valid"; readonly hash: string };
+  | { readonly kind: "valid"; readonly hash: string; readonly recordKey: string };
 
-function expectedFor(body: Uint8Array): Expected {
+/**
+ * The oracle. Bytes are decoded as the reference parsers decode them (a field never crosses the
+ * end of its message); the record's own `idempotency_key` is checked before the sale, and on a
+ * unary call must match the `idempotency-key` metadata (`headerKey`) if both are sent.
+ */
+function expectedFor(body: Uint8Array, call: "unary" | "stream", headerKey?: string): Expected {
   if (body.length > MAX_MESSAGE_BYTES) return { kind: "too-large" };
-  let sale: Sale | undefined;
+  let request: IngestRequest;
   try {
-    sale = fromBinary(IngestRequestSchema, body).sale;
+    request = fromBinaryStrict(IngestRequestSchema, body);
   } catch {
     return { kind: "malformed" };
+  }
+  const { sale, idempotencyKey: recordKey } = request;
+  const keyDiffers = call === "unary" && headerKey !== undefined && headerKey !== recordKey;
+  if (recordKey !== "" && (!isValidIdempotencyKey(recordKey) || keyDiffers)) {
+    return { kind: "invalid", fields: ["idempotency_key"] };
   }
   const violations = validateSale(sale, LIMITS, Date.now());
   if (violations.length > 0 || !sale) {
     return { kind: "invalid", fields: violations.map((v) => v.field) };
   }
-  return { kind: "valid", hash: fingerprintSale(sale, saleBytesOf(body)).hash };
+  return { kind: "valid", hash: fingerprintSale(sale, saleBytesOf(body)).hash, recordKey };
 }
 
 /** The field paths of the google.rpc.BadRequest in an error's status details, if any. */
@@ -183,7 +205,7 @@ async function checkUnary(
   body: Buffer,
   idempotencyKey?: string,
 ): Promise<Expected["kind"] | "conflict"> {
-  const expected = expectedFor(body);
+  const expected = expectedFor(body, "unary", idempotencyKey);
   const { error, response } = await unary(body, idempotencyKey);
   const code = error?.code ?? status.OK;
   const context = `${describeBody(body)}; expected ${expected.kind}; got ${status[code]} ${error?.details ?? ""}`;
@@ -195,13 +217,15 @@ async function checkUnary(
       break;
     case "malformed":
       expect(code, context).toBe(status.INVALID_ARGUMENT);
+      // Told apart from an invalid sale or key: no field is named, the bytes are at fault.
+      expect(badRequestFields(error as ServiceError), context).toBeUndefined();
       break;
     case "invalid":
       expect(code, context).toBe(status.INVALID_ARGUMENT);
       expect(badRequestFields(error as ServiceError), context).toEqual(expected.fields);
       break;
     case "valid": {
-      const key = idempotencyKey ?? `${CONTENT_KEY_PREFIX}${expected.hash}`;
+      const key = expected.recordKey || (idempotencyKey ?? `${CONTENT_KEY_PREFIX}${expected.hash}`);
       const before = stored.get(key);
       if (before !== undefined && before !== expected.hash) {
         expect(code, context).toBe(status.FAILED_PRECONDITION);
@@ -229,7 +253,7 @@ function tally(): { add(kind: string): void; counts: Map<string, number> } {
 /** A normal request still works: whatever came before left the server serving. */
 async function checkStillServing(): Promise<void> {
   const body = encodeRequest(makeSale());
-  expect(expectedFor(body).kind).toBe("valid");
+  expect(expectedFor(body, "unary").kind).toBe("valid");
   const key = `fuzz-after-${randomUUID()}`;
   await checkUnary(body, key);
   expect(stored.has(key)).toBe(true);
@@ -434,18 +458,44 @@ describe("Ingest with hostile bytes", () => {
     await checkStillServing();
   });
 
-  it("answers mutated valid requests with the status the contract gives them", async () => {
+  it("refuses a request whose sale's nested field runs past the sale's end (seed -119842304)", async () => {
+    // The shape of that seed's counterexample: the sale's length non-minimal and one byte short,
+    // so its sale_id overruns the sale and the sale's location_id field follows; protobuf-es
+    // alone decoded that as the request's idempotency_key "store-7".
+    const saleId = [0x0a, 0x03, ...Buffer.from("S-1")];
+    const locationId = [0x12, 0x07, ...Buffer.from("store-7")];
+    const body = Buffer.from([0x0a, 0x80 | (saleId.length - 1), 0x00, ...saleId, ...locationId]);
+    expect(await checkUnary(body)).toBe("malformed");
+    expect(await checkUnary(body, "store-7")).toBe("malformed");
+    expect(await checkUnary(body, `fuzz-${randomUUID()}`)).toBe("malformed");
+    const rows = await query(
+      server.databaseUrl as string,
+      "select 1 from sales where tenant_id = 'acme' and idempotency_key = 'store-7'",
+    );
+    expect(rows).toEqual([]);
+  });
+
+  /** Mutated requests against the contract; fails if a kind of outcome was never reached. */
+  async function checkMutatedRequests(params: fc.Parameters<[Buffer, string | undefined]>) {
     const seen = tally();
     await fc.assert(
       fc.asyncProperty(mutatedRequest, idempotencyKey, async (body, key) => {
         seen.add(await checkUnary(body, key));
       }),
-      { numRuns: 500 },
+      params,
     );
     for (const kind of ["malformed", "invalid", "valid"]) {
       expect(seen.counts.get(kind), kind).toBeGreaterThan(0);
     }
     await checkStillServing();
+  }
+
+  it("answers mutated valid requests with the status the contract gives them", async () => {
+    await checkMutatedRequests({ numRuns: 500 });
+  });
+
+  it("answers the mutated requests of seed -119842304 (once a failure) as the contract says", async () => {
+    await checkMutatedRequests({ numRuns: 500, seed: -119842304 });
   });
 });
 
@@ -600,7 +650,7 @@ describe("IngestStream with hostile bytes", () => {
         fc.boolean(),
         async (bodies, keyed) => {
           const streamKey = keyed ? `fuzz-stream-${randomUUID()}` : undefined;
-          const expected = bodies.map(expectedFor);
+          const expected = bodies.map((body) => expectedFor(body, "stream", streamKey));
           const { error, response } = await clientStream(bodies, streamKey);
           expect(error, error?.details).toBeNull();
           const summary = fromBinary(IngestStreamResponseSchema, response as Buffer);
@@ -628,7 +678,9 @@ describe("IngestStream with hostile bytes", () => {
                 field: e.fields[0] ?? "",
               });
             } else if (e.kind === "valid") {
-              const key = streamKey ? `${streamKey}/${offset}` : `${CONTENT_KEY_PREFIX}${e.hash}`;
+              const key =
+                e.recordKey ||
+                (streamKey ? `${streamKey}/${offset}` : `${CONTENT_KEY_PREFIX}${e.hash}`);
               if (stored.has(key)) duplicate++;
               else accepted++;
               stored.set(key, e.hash);

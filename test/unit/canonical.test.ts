@@ -74,17 +74,23 @@ describe("saleHash", () => {
     expect(toBinary(SaleSchema, sale)).toEqual(before);
   });
 
-  it("ignores unknown fields, at the top level and nested", () => {
+  it("counts unknown fields, at the top level and nested: they are fields of a newer schema", () => {
     const plain = richSale();
     const withUnknown = clone(SaleSchema, plain);
     withUnknown.$unknown = [{ no: 999, wireType: WireType.Varint, data: new Uint8Array([0x2a]) }];
-    const line = withUnknown.lineItems[0];
+    const nested = clone(SaleSchema, plain);
+    const line = nested.lineItems[0];
     if (!line) throw new Error("fixture has no line");
     line.$unknown = [
       { no: 77, wireType: WireType.LengthDelimited, data: new Uint8Array([1, 0x41]) },
     ];
-    expect(toBinary(SaleSchema, withUnknown)).not.toEqual(toBinary(SaleSchema, plain));
-    expect(saleHash(withUnknown)).toBe(saleHash(plain));
+    expect(saleHash(withUnknown)).not.toBe(saleHash(plain));
+    expect(saleHash(nested)).not.toBe(saleHash(plain));
+    expect(saleHash(nested)).not.toBe(saleHash(withUnknown));
+    // Kept in the canonical bytes, so they are stored too.
+    expect(fromBinary(SaleSchema, canonicalSaleBytes(nested)).lineItems[0]?.$unknown).toEqual(
+      line.$unknown,
+    );
   });
 
   const mutations: [string, (s: Sale) => void][] = [
@@ -163,15 +169,29 @@ describe("fingerprintSale", () => {
     expect(fp.hash).toBe(saleHash(sale));
   });
 
-  it("keeps the client's bytes, unknown fields included, when the sale has at most one attribute", () => {
+  it("uses the client's bytes themselves when they are canonical (the fast path)", () => {
+    for (const sale of [makeSale({ attributes: { channel: "web" } }), richSale()]) {
+      const clientBytes = canonicalSaleBytes(sale);
+      const fp = fingerprintSale(fromBinary(SaleSchema, clientBytes), clientBytes);
+      expect(fp.bytes).toBe(clientBytes);
+      // The hash a canonical client's rows were stored with before: sha256 of its own bytes.
+      expect(fp.hash).toBe(sha256(clientBytes));
+    }
+  });
+
+  it("re-encodes a sale whose client bytes are not canonical, to the canonical bytes", () => {
     const sale = makeSale({ attributes: { channel: "web" } });
-    const withUnknown = clone(SaleSchema, sale);
-    withUnknown.$unknown = [{ no: 999, wireType: WireType.Varint, data: new Uint8Array([0x2a]) }];
-    const clientBytes = toBinary(SaleSchema, withUnknown);
-    const fp = fingerprintSale(sale, clientBytes);
-    expect(fp.bytes).toEqual(clientBytes);
-    expect(fp.hash).toBe(sha256(clientBytes));
-    expect(fp.hash).not.toBe(saleHash(sale));
+    const canonical = canonicalSaleBytes(sale);
+    // sale_id written again at the end: the last value wins, so this is the same sale.
+    const clientBytes = new Uint8Array([
+      ...canonical,
+      0x0a,
+      sale.saleId.length,
+      ...new TextEncoder().encode(sale.saleId),
+    ]);
+    const fp = fingerprintSale(fromBinary(SaleSchema, clientBytes), clientBytes);
+    expect(fp.bytes).toEqual(canonical);
+    expect(fp.hash).toBe(saleHash(sale));
   });
 
   it("canonicalises a sale with two or more attributes whatever order the client sent", () => {

@@ -1,23 +1,25 @@
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { decodeIngestRequest } from "../../src/protobuf/ingest-request-decoder.js";
+import { fromBinaryStrict } from "../../src/protobuf/strict-decode.js";
 import "../../src/protobuf/text-encoding.js";
 import { makeSale } from "../support/fixtures.js";
 
-// The fast decoder must be indistinguishable from protobuf-es: whatever it returns equals what
-// fromBinary returns, and it never accepts bytes fromBinary refuses. Declining (undefined) is
-// always allowed: the adapter then uses fromBinary.
+// The fast decoder must be indistinguishable from the fallback (protobuf-es after the
+// well-formedness check of strict-decode.ts): whatever it returns equals what fromBinaryStrict
+// returns, and it never accepts bytes fromBinaryStrict refuses. Declining (undefined) is always
+// allowed: the adapter then uses fromBinaryStrict.
 
 const RUNS = { numRuns: 300 };
 
-/** What protobuf-es makes of `bytes`, or "error" when it refuses them. */
+/** What the fallback makes of `bytes`, or "error" when it refuses them. */
 function reference(bytes: Uint8Array): IngestRequest | "error" {
   try {
-    return fromBinary(IngestRequestSchema, bytes);
+    return fromBinaryStrict(IngestRequestSchema, bytes);
   } catch {
     return "error";
   }
@@ -164,6 +166,15 @@ describe("decodeIngestRequest", () => {
     for (const bytes of [twice, unknown, badUtf8]) {
       expect(decodeIngestRequest(bytes)).toBeUndefined();
     }
+  });
+
+  it("never takes a field that runs past the end of its message (fuzz seed -119842304)", () => {
+    // sale_id runs one byte past the sale; the sale's location_id follows outside it.
+    const saleId = [0x0a, 0x03, 0x53, 0x2d, 0x31];
+    const locationId = [0x12, 0x07, ...new TextEncoder().encode("store-7")];
+    const bytes = new Uint8Array([0x0a, 0x84, 0x00, ...saleId, ...locationId]);
+    expect(decodeIngestRequest(bytes)).toBeUndefined();
+    expect(reference(bytes)).toBe("error");
   });
 
   it("keeps the last value of a repeated scalar field, like protobuf-es", () => {
