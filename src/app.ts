@@ -6,7 +6,13 @@ import { countActiveApiKeys } from "./auth/key-repository.js";
 import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { RateLimitedError } from "./errors.js";
-import { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc/server.js";
+import {
+  bindGrpcServer,
+  createGrpcServer,
+  type GuardedPort,
+  listenGuarded,
+  shutdownGrpcServer,
+} from "./grpc/server.js";
 import { createGrpcCredentials } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
@@ -57,6 +63,7 @@ export function createApp(config: Config, logger: Logger): App {
   let ingest: Ingest | undefined;
   let deps: IngestDeps | undefined;
   let stopping: Promise<"clean" | "forced"> | undefined;
+  let guardedPort: GuardedPort | undefined;
   const monitors: Monitor[] = [];
 
   const health = createHealthModel(logger);
@@ -212,15 +219,23 @@ export function createApp(config: Config, logger: Logger): App {
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
-      const grpcPort = await bindGrpcServer(
-        server,
-        config.grpc.host,
-        config.grpc.port,
-        createGrpcCredentials(config.tls, {
-          onReloadError: (err) =>
-            logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
-        }),
-      );
+      // Plaintext connections pass the HTTP/2 frame guard; TLS ones are terminated by grpc-js,
+      // which leaves no point to put it (README: "Cancelled calls and the shared connection").
+      let grpcPort: number;
+      if (config.tls) {
+        grpcPort = await bindGrpcServer(
+          server,
+          config.grpc.host,
+          config.grpc.port,
+          createGrpcCredentials(config.tls, {
+            onReloadError: (err) =>
+              logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
+          }),
+        );
+      } else {
+        guardedPort = await listenGuarded(server, config.grpc.host, config.grpc.port, logger);
+        grpcPort = guardedPort.port;
+      }
       const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
       logger.info(
         {
@@ -259,6 +274,7 @@ export function createApp(config: Config, logger: Logger): App {
           await new Promise((r) => setTimeout(r, config.shutdown.graceMs));
         }
         grpcHealth.endWatches();
+        guardedPort?.close();
         const how = await shutdownGrpcServer(server, config.shutdown.deadlineMs, () => {
           logger.warn("shutdown deadline reached; ending open streams with UNAVAILABLE");
           handlers.abortStreams();
