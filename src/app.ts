@@ -7,13 +7,12 @@ import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { RateLimitedError } from "./errors.js";
 import {
-  bindGrpcServer,
   createGrpcServer,
   type GuardedPort,
   listenGuarded,
   shutdownGrpcServer,
 } from "./grpc/server.js";
-import { createGrpcCredentials } from "./grpc/tls.js";
+import { createGrpcTlsServer } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
 import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
@@ -219,23 +218,21 @@ export function createApp(config: Config, logger: Logger): App {
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
-      // Plaintext connections pass the HTTP/2 frame guard; TLS ones are terminated by grpc-js,
-      // which leaves no point to put it (README: "Cancelled calls and the shared connection").
-      let grpcPort: number;
-      if (config.tls) {
-        grpcPort = await bindGrpcServer(
-          server,
-          config.grpc.host,
-          config.grpc.port,
-          createGrpcCredentials(config.tls, {
-            onReloadError: (err) =>
-              logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
-          }),
-        );
-      } else {
-        guardedPort = await listenGuarded(server, config.grpc.host, config.grpc.port, logger);
-        grpcPort = guardedPort.port;
-      }
+      const { tls } = config;
+      const guarded = await listenGuarded(
+        server,
+        config.grpc.host,
+        config.grpc.port,
+        logger,
+        tls &&
+          ((onConnection) =>
+            createGrpcTlsServer(tls, onConnection, {
+              onReloadError: (err) =>
+                logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
+            })),
+      );
+      guardedPort = guarded;
+      const grpcPort = guarded.port;
       const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
       logger.info(
         {

@@ -1,4 +1,4 @@
-import { createServer, type Server as NetServer } from "node:net";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   Server,
@@ -61,23 +61,7 @@ export function createGrpcServer(options: {
   return server;
 }
 
-/** Binds the server (port 0 picks a free one) and resolves with the bound port. */
-export function bindGrpcServer(
-  server: Server,
-  host: string,
-  port: number,
-  credentials: ServerCredentials,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, credentials, (err, boundPort) => {
-      if (err) reject(err);
-      else resolve(boundPort);
-    });
-  });
-}
-
-/** A plaintext gRPC port this process accepts connections on itself. */
+/** A gRPC port this process accepts connections on itself. */
 export interface GuardedPort {
   readonly port: number;
   /** Stops accepting connections; open ones end with the grpc-js server's shutdown. */
@@ -85,8 +69,8 @@ export interface GuardedPort {
 }
 
 /**
- * Listens for plaintext gRPC on `host:port` (0 picks a free port) and hands every connection to
- * `server` through the HTTP/2 frame guard, so one client's stray RST_STREAM cannot end the
+ * Listens for gRPC on `host:port` (0 picks a free port) and hands every connection to `server`
+ * through the HTTP/2 frame guard, so one client's stray RST_STREAM cannot end the
  * connection other calls share (see `guardConnection`). Logs, at warn, every connection the
  * server ends with an HTTP/2 error, and why.
  */
@@ -95,9 +79,12 @@ export function listenGuarded(
   host: string,
   port: number,
   logger: Logger,
+  /** Makes the listening server; plaintext TCP unless given (TLS: `createGrpcTlsServer`). */
+  createListener: (onConnection: (socket: Socket) => void) => NetServer = createServer,
 ): Promise<GuardedPort> {
+  // Connections arrive decrypted, so grpc-js serves them as plaintext HTTP/2.
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  const listener: NetServer = createServer((socket) => {
+  const listener = createListener((socket) => {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     let idleResets = 0;
     injector.injectConnection(

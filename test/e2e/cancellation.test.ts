@@ -4,6 +4,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { createTestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
 import { frame, probe, rstStream } from "../support/h2-raw.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -43,6 +44,29 @@ describe("calls that give up do not take down the connection they share", () => 
     // After a real stream 1, stream 3 is still idle; stream 1 may be reset as usual.
     const headers = frame(1, 0x4, 1, Buffer.from([0x83, 0x86, 0x84])); // POST http / (HPACK)
     expect(await probe(server.port, [headers, rstStream(3), rstStream(1)])).toBe("alive");
+  });
+
+  it("over TLS too, a RST_STREAM for a stream never opened leaves the connection up", async () => {
+    const pki = createTestPki();
+    const ca = pki.authority("cancellation");
+    const cert = pki.issue(ca, "cancellation-localhost", "server");
+    const tlsServer = await startTestServer({
+      database: "pglite",
+      config: {
+        tls: {
+          certFile: cert.certFile,
+          keyFile: cert.keyFile,
+          clientCaFile: undefined,
+          reloadIntervalMs: 60_000,
+        },
+      },
+    });
+    try {
+      expect(await probe(tlsServer.port, [rstStream(1)], { ca: ca.cert })).toBe("alive");
+    } finally {
+      await tlsServer.stop();
+      pki.remove();
+    }
   });
 
   it("logs a connection the server tears down, with the peer and the HTTP/2 error", async () => {

@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 
 /** One HTTP/2 frame as bytes: 9-byte header (RFC 9113 §4.1), then the payload. */
 export function frame(type: number, flags: number, streamId: number, payload = Buffer.alloc(0)) {
@@ -16,11 +17,15 @@ export const rstStream = (streamId: number) => frame(3, 0, streamId, Buffer.from
 /**
  * Opens a plaintext HTTP/2 connection by hand (preface and empty SETTINGS), sends `frames`, then
  * a PING, and resolves with how the server answered: "alive" when the PING is acknowledged, or
- * the error code of a GOAWAY that came first.
+ * the error code of a GOAWAY that came first. With `tls`, over TLS (ALPN h2) trusting only `ca`.
  */
-export function probe(port: number, frames: Buffer[]): Promise<"alive" | { goaway: number }> {
+export function probe(
+  port: number,
+  frames: Buffer[],
+  tls?: { ca: Buffer },
+): Promise<"alive" | { goaway: number }> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect(port, "127.0.0.1", () => {
+    const onConnect = () => {
       socket.write(
         Buffer.concat([
           Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
@@ -29,7 +34,13 @@ export function probe(port: number, frames: Buffer[]): Promise<"alive" | { goawa
           frame(6, 0, 0, Buffer.from("probe!!!", "latin1")),
         ]),
       );
-    });
+    };
+    const socket: Socket = tls
+      ? connectTls(
+          { port, host: "127.0.0.1", servername: "localhost", ca: tls.ca, ALPNProtocols: ["h2"] },
+          onConnect,
+        )
+      : connect(port, "127.0.0.1", onConnect);
     let received = Buffer.alloc(0);
     const finish = (result: "alive" | { goaway: number }) => {
       socket.destroy();
