@@ -63,27 +63,24 @@ export function guardConnection(socket: Duplex, events: ConnectionGuardEvents = 
     },
     final(callback) {
       socket.end();
-      // The session reads no more, but the client's FIN must still be read for the socket to
-      // close (and the session with it); a socket left paused by backpressure never would.
+      // The session has stopped reading, which may have left the socket paused: read on, so the
+      // client's FIN (or reset) is seen and the socket closes instead of idling until shutdown.
       socket.resume();
       callback();
     },
-    destroy(_err, callback) {
-      // The session that destroys this stream has already dealt with its own error.
-      socket.destroy();
-      callback(null);
+    destroy(err, callback) {
+      socket.destroy(err ?? undefined);
+      callback(err);
     },
   });
   socket.on("data", (chunk: Buffer) => {
+    // After the session ended its side nobody reads what arrives; it is not worth buffering.
     if (guarded.writableEnded || guarded.destroyed) return;
     let full = false;
     for (const part of fromClient.filter(chunk)) full = !guarded.push(part) || full;
     if (full) socket.pause();
   });
   socket.on("end", () => guarded.push(null));
-  // The session stops reading once it is destroyed; the connection must close then, or the
-  // paused socket never sees the client leave and the session never reports itself closed.
-  guarded.on("close", () => socket.destroy());
   socket.on("error", (err) => guarded.destroy(err));
   socket.on("close", () => guarded.destroy());
   return guarded;
