@@ -7,13 +7,14 @@ import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { RateLimitedError } from "./errors.js";
 import {
-  bindGrpcServer,
   createGrpcServer,
+  type GuardedPort,
+  listenGuarded,
   servedServices,
   shutdownGrpcServer,
 } from "./grpc/server.js";
 import { statusName } from "./grpc/status.js";
-import { createGrpcCredentials } from "./grpc/tls.js";
+import { createGrpcTlsServer } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
 import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
@@ -68,6 +69,7 @@ export function createApp(config: Config, logger: Logger): App {
   let ingest: Ingest | undefined;
   let deps: IngestDeps | undefined;
   let stopping: Promise<"clean" | "forced"> | undefined;
+  let guardedPort: GuardedPort | undefined;
   const monitors: Monitor[] = [];
 
   const health = createHealthModel(logger);
@@ -251,15 +253,21 @@ export function createApp(config: Config, logger: Logger): App {
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
-      const grpcPort = await bindGrpcServer(
+      const { tls } = config;
+      const guarded = await listenGuarded(
         server,
         config.grpc.host,
         config.grpc.port,
-        createGrpcCredentials(config.tls, {
-          onReloadError: (err) =>
-            logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
-        }),
+        logger,
+        tls &&
+          ((onConnection) =>
+            createGrpcTlsServer(tls, onConnection, {
+              onReloadError: (err) =>
+                logger.warn({ err }, "TLS reload failed; serving the previous certificate"),
+            })),
       );
+      guardedPort = guarded;
+      const grpcPort = guarded.port;
       const metricsPort = await metricsServer.listen(config.metrics.host, config.metrics.port);
       logger.info(
         {
@@ -305,6 +313,7 @@ export function createApp(config: Config, logger: Logger): App {
           await new Promise((r) => setTimeout(r, config.shutdown.graceMs));
         }
         grpcHealth.endWatches();
+        guardedPort?.close();
         const served = await shutdownGrpcServer(server, config.shutdown.deadlineMs, () => {
           logger.warn("shutdown deadline reached; ending open streams with UNAVAILABLE");
           handlers.abortStreams();

@@ -1,11 +1,14 @@
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   Server,
-  type ServerCredentials,
+  ServerCredentials,
   type ServerInterceptor,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { Logger } from "../observability/logger.js";
 import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
+import { guardConnection, HTTP2_ERROR_NAMES } from "./connection-guard.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
@@ -81,18 +84,66 @@ export function createGrpcServer(
   return server;
 }
 
-/** Binds the server (port 0 picks a free one) and resolves with the bound port. */
-export function bindGrpcServer(
+/** A gRPC port this process accepts connections on itself. */
+export interface GuardedPort {
+  readonly port: number;
+  /** Stops accepting connections; open ones end with the grpc-js server's shutdown. */
+  close(): void;
+}
+
+/**
+ * Listens for gRPC on `host:port` (0 picks a free port) and hands every connection to `server`
+ * through the HTTP/2 frame guard, so one client's stray RST_STREAM cannot end the
+ * connection other calls share (see `guardConnection`). Logs, at warn, every connection the
+ * server ends with an HTTP/2 error, and why.
+ */
+export function listenGuarded(
   server: Server,
   host: string,
   port: number,
-  credentials: ServerCredentials,
-): Promise<number> {
+  logger: Logger,
+  /** Makes the listening server; plaintext TCP unless given (TLS: `createGrpcTlsServer`). */
+  createListener: (onConnection: (socket: Socket) => void) => NetServer = createServer,
+): Promise<GuardedPort> {
+  // Connections arrive decrypted, so grpc-js serves them as plaintext HTTP/2.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = createListener((socket) => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    let idleResets = 0;
+    injector.injectConnection(
+      guardConnection(socket, {
+        onIdleStreamReset(stream, code) {
+          idleResets++;
+          logger.debug(
+            { peer, stream, http2Error: HTTP2_ERROR_NAMES[code] ?? code },
+            "dropped RST_STREAM for a stream the client never opened",
+          );
+        },
+        onGoaway(code, lastStreamId, debug) {
+          const fields = {
+            peer,
+            http2Error: HTTP2_ERROR_NAMES[code] ?? code,
+            lastStreamId,
+            idleResetsDropped: idleResets,
+            ...(debug && { reason: debug }),
+          };
+          // NO_ERROR is a planned close (connection age, shutdown); anything else cuts off every
+          // call on the connection, which operators must be able to see.
+          if (code === 0) logger.debug(fields, "server closed the connection");
+          else logger.warn(fields, "server tore down a connection");
+        },
+      }),
+    );
+  });
   return new Promise((resolve, reject) => {
-    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, credentials, (err, boundPort) => {
-      if (err) reject(err);
-      else resolve(boundPort);
+    listener.once("error", reject);
+    listener.listen(port, host, () => {
+      listener.off("error", reject);
+      const address = listener.address();
+      resolve({
+        port: typeof address === "object" && address ? address.port : port,
+        close: () => listener.close(),
+      });
     });
   });
 }
@@ -111,7 +162,13 @@ export function shutdownGrpcServer(
     const deadline = setTimeout(() => {
       forced = true;
       onDeadline();
-      setTimeout(() => server.forceShutdown(), ABORT_ANSWER_MS).unref();
+      setTimeout(() => {
+        server.forceShutdown();
+        // grpc-js never calls back for a session that was destroyed (a connection torn down with
+        // an error) but had not yet reported itself closed when tryShutdown began; once
+        // everything is forced closed there is nothing left to wait for.
+        resolve("forced");
+      }, ABORT_ANSWER_MS).unref();
     }, deadlineMs);
     server.tryShutdown(() => {
       clearTimeout(deadline);

@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createSecureContext } from "node:tls";
-import { experimental, ServerCredentials } from "@grpc/grpc-js";
+import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
+import type { experimental } from "@grpc/grpc-js";
 import type { Config } from "../config.js";
 
 type TlsSettings = NonNullable<Config["tls"]>;
@@ -16,39 +16,54 @@ interface TlsMaterial {
 }
 
 /**
- * Server credentials for the gRPC port: plaintext by default (local use), TLS from certificate
- * files when configured, mutual TLS when a client CA is given.
+ * A TLS server for the gRPC port (plaintext stays local use): TLS from certificate files, mutual
+ * TLS when a client CA is given. TLS ends in this process rather than in grpc-js, so each
+ * connection's HTTP/2 frames pass the frame guard before grpc-js sees them (grpc-js's own TLS
+ * leaves no point to put it). ALPN offers only h2, as gRPC requires.
  *
  * The files are read and checked here, so a missing file, a key that does not match its
- * certificate, or an unparsable CA stops start-up with a message naming the file; grpc-js would
- * otherwise start and silently drop every connection. Afterwards they are re-read every
- * `reloadIntervalMs`, so a renewed certificate (cert-manager, Vault) is used by new connections
- * without a restart; connections already open keep the certificate they were made with. A
- * re-read that fails the same checks (a rotation caught half-written) keeps the last good files
- * and reports through `onReloadError`, rather than refusing every new connection until the next
- * interval as grpc-js's FileWatcherCertificateProvider does. The timer runs only while the server
- * listens.
+ * certificate, or an unparsable CA stops start-up with a message naming the file, rather than a
+ * server that starts and drops every connection. Afterwards they are re-read every
+ * `reloadIntervalMs` while the server listens, so a renewed certificate (cert-manager, Vault) is
+ * used by new connections without a restart; connections already open keep the certificate they
+ * were made with. A re-read that fails the same checks (a rotation caught half-written) keeps
+ * the last good files and reports through `onReloadError`.
  */
-export function createGrpcCredentials(
-  tls: Config["tls"],
+export function createGrpcTlsServer(
+  tls: TlsSettings,
+  onConnection: (socket: TLSSocket) => void,
   options: { onReloadError?: (err: Error) => void } = {},
-): ServerCredentials {
-  if (!tls) return ServerCredentials.createInsecure();
+): Server {
   const onReloadError =
     options.onReloadError ??
     ((err: Error) => process.emitWarning(err.message, { code: "POS_INGEST_TLS_RELOAD" }));
   const provider = new TlsFileProvider(tls, onReloadError);
   const mutual = tls.clientCaFile !== undefined;
-  // grpc-js names these parameters the other way round, but uses the first as the identity
-  // provider and the second as the CA provider.
-  return experimental.createCertificateProviderServerCredentials(
-    provider,
-    mutual ? provider : null,
-    mutual,
+  const context = () => {
+    const m = provider.material;
+    return { cert: m.cert, key: m.key, ...(m.ca && { ca: m.ca }) };
+  };
+  const server = createServer(
+    { ...context(), ALPNProtocols: ["h2"], requestCert: mutual, rejectUnauthorized: mutual },
+    onConnection,
   );
+  const update = () => server.setSecureContext(context());
+  // The provider re-reads the files while it has listeners, so only while the server listens.
+  server.on("listening", () => {
+    provider.addIdentityCertificateListener(update);
+    provider.addCaCertificateListener(update);
+  });
+  server.on("close", () => {
+    provider.removeIdentityCertificateListener(update);
+    provider.removeCaCertificateListener(update);
+  });
+  return server;
 }
 
-/** A grpc-js certificate provider over the configured files that only ever offers a good set. */
+/**
+ * The configured files, re-read while anyone listens, that only ever offers a good set. It keeps
+ * grpc-js's certificate-provider shape, the listener protocol the TLS server subscribes with.
+ */
 class TlsFileProvider implements experimental.CertificateProvider {
   private current: TlsMaterial;
   private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
@@ -68,6 +83,11 @@ class TlsFileProvider implements experimental.CertificateProvider {
           ? undefined
           : readSync(tls.clientCaFile, "TLS_CLIENT_CA_FILE"),
     });
+  }
+
+  /** The files in service now. */
+  get material(): TlsMaterial {
+    return this.current;
   }
 
   addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
