@@ -78,7 +78,9 @@ export function createHealthModel(logger: Logger): HealthModel {
         ) {
           logger.info(
             {
-              service,
+              // Not `service`: the root logger binds that key to the service's own name, and a
+              // line naming a key twice is rejected by strict log pipelines.
+              probe: service,
               from: statuses[service],
               to: nextStatuses[service],
               signals: Object.fromEntries(changedSignals),

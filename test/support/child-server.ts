@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { readLogLine } from "./log-lines.js";
 
 /** The compiled server running as a separate process, as production runs it. */
 export interface ChildServer {
@@ -35,12 +36,9 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
   const logs: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    // The server prints nothing but log lines on stdout, each held to strict JSON.
+    const line = readLogLine(text, "child server");
+    if (!line) return;
     logs.push(line);
     for (const w of waiters.filter((w) => w.msg === line.msg)) {
       waiters.splice(waiters.indexOf(w), 1);
