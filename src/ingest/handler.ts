@@ -149,9 +149,11 @@ export function createIngestHandlers(options: {
           ),
         );
       }, streams.maxDurationMs);
-      // Idle means the client is silent while the server is ready to read: the timer restarts
-      // after every record is handled, so time spent waiting on the database never counts.
-      idle = setTimeout(() => {
+      // Idle means the client is silent while the server is ready to read. The timer restarts
+      // after every record; while the server itself waits (a batch on the database, the tenant's
+      // budget) it is stopped, since reading is paused and the client's messages queue up
+      // unread: a slow database must not end a busy client's stream as idle.
+      const onIdle = () => {
         call.destroy(
           new StreamLimitError(
             "idle",
@@ -159,19 +161,25 @@ export function createIngestHandlers(options: {
             stream.progress(),
           ),
         );
-      }, streams.idleTimeoutMs);
+      };
+      idle = setTimeout(onIdle, streams.idleTimeoutMs);
       for await (const message of call as AsyncIterable<Request>) {
-        if (message instanceof DecodeFailure) {
-          await stream.addMalformed("message could not be decoded");
+        const wait =
+          message instanceof DecodeFailure
+            ? stream.addMalformed("message could not be decoded")
+            : stream.add(
+                message.message.sale,
+                saleBytesOf(message.bytes),
+                message.message.idempotencyKey,
+              );
+        if (wait) {
+          // A cleared timer cannot be refreshed: a new one starts once the server reads again.
+          clearTimeout(idle);
+          await wait;
+          idle = setTimeout(onIdle, streams.idleTimeoutMs);
         } else {
-          const wait = stream.add(
-            message.message.sale,
-            saleBytesOf(message.bytes),
-            message.message.idempotencyKey,
-          );
-          if (wait) await wait;
+          idle.refresh();
         }
-        idle.refresh();
       }
       clearTimeout(idle);
       // A client that resets the stream ends the read loop as if it had half-closed (grpc-js
