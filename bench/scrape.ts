@@ -14,10 +14,7 @@ const metrics = createMetrics(new Registry(), {
 });
 for (let t = 0; t < tenants; t++) {
   for (const source of ["pos-a", "pos-b"]) {
-    const labels = {
-      tenant: metrics.tenantLabel(`tenant-${t}`),
-      source: metrics.sourceLabel(source),
-    };
+    const labels = metrics.ingestLabels(`tenant-${t}`, source);
     for (const outcome of ["accepted", "duplicate", "rejected"])
       metrics.ingestRecords.inc({ ...labels, outcome }, 5);
     metrics.ingestDedup.inc(labels);

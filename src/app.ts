@@ -6,7 +6,13 @@ import { countActiveApiKeys } from "./auth/key-repository.js";
 import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { RateLimitedError } from "./errors.js";
-import { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc/server.js";
+import {
+  bindGrpcServer,
+  createGrpcServer,
+  servedServices,
+  shutdownGrpcServer,
+} from "./grpc/server.js";
+import { statusName } from "./grpc/status.js";
 import { createGrpcCredentials } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
@@ -15,7 +21,7 @@ import { logDatabaseOutages } from "./health/outage-log.js";
 import { createIngestHandlers, type IngestDeps } from "./ingest/handler.js";
 import { createIngestService, type IngestService as Ingest } from "./ingest/service.js";
 import { packageVersion } from "./observability/build-info.js";
-import { grpcMetricsInterceptor } from "./observability/grpc-metrics.js";
+import { grpcMetricsInterceptor, initialiseGrpcMetrics } from "./observability/grpc-metrics.js";
 import type { Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics, queryOperation } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
@@ -102,11 +108,16 @@ export function createApp(config: Config, logger: Logger): App {
       idleTimeoutMs: config.streams.idleTimeoutMs,
     },
     onStreamFinished: (code, seconds) =>
-      metrics.ingestStreamSeconds.observe({ code: String(code) }, seconds),
+      metrics.ingestStreamSeconds.observe({ code: statusName(code) }, seconds),
   });
   const grpcHealth = createGrpcHealth(health);
-  const server = createGrpcServer({
+  const served = {
     bindings: [{ service: IngestService, handlers: handlers.implementation }],
+    extraServices: [grpcHealth],
+  };
+  initialiseGrpcMetrics(metrics, servedServices(served));
+  const server = createGrpcServer({
+    ...served,
     maxMessageBytes: config.grpc.maxMessageBytes,
     connections: {
       maxStreamsPerConnection: config.streams.maxPerConnection,
@@ -117,7 +128,6 @@ export function createApp(config: Config, logger: Logger): App {
       maxAgeGraceMs: config.shutdown.deadlineMs,
     },
     interceptors: [grpcMetricsInterceptor(metrics)],
-    extraServices: (s) => grpcHealth.addToServer(s),
   });
   const metricsServer = createMetricsServer(metrics.registry, health);
 
@@ -178,10 +188,7 @@ export function createApp(config: Config, logger: Logger): App {
       unaryMaxConcurrentWrites: config.batching.unaryMaxConcurrentWrites,
       observer: {
         records(tenantId, source, outcome, count) {
-          const labels = {
-            tenant: metrics.tenantLabel(tenantId),
-            source: metrics.sourceLabel(source),
-          };
+          const labels = metrics.ingestLabels(tenantId, source);
           metrics.ingestRecords.inc({ ...labels, outcome }, count);
           if (outcome === "duplicate") metrics.ingestDedup.inc(labels, count);
         },
@@ -190,7 +197,18 @@ export function createApp(config: Config, logger: Logger): App {
     });
     deps = {
       service: ingest,
-      authenticator: createAuthenticator({ db, ttlSeconds: config.auth.cacheTtlSeconds, guard }),
+      authenticator: createAuthenticator({
+        db,
+        ttlSeconds: config.auth.cacheTtlSeconds,
+        maxCachedKeys: config.auth.cacheMaxKeys,
+        peerBudget: {
+          burst: config.auth.peerFailureBurst,
+          perMinute: config.auth.peerFailuresPerMinute,
+        },
+        trustedProxies: config.auth.trustedProxies,
+        guard,
+        onFailure: (reason) => metrics.authFailures.inc({ reason }),
+      }),
     };
     monitors.push(
       startDatabasePinger({

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { trustedProxies } from "./auth/client-address.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -37,6 +38,28 @@ const envSchema = z.object({
   UNARY_BATCH_SIZE: positiveInt(10_000).default(256),
   UNARY_MAX_CONCURRENT_WRITES: positiveInt(100).default(4),
   AUTH_CACHE_TTL_SECONDS: integer(0, 3600).default(30),
+  AUTH_CACHE_MAX_KEYS: positiveInt(10_000_000).default(10_000),
+  AUTH_PEER_FAILURE_BURST: positiveInt(1_000_000).default(20),
+  AUTH_PEER_FAILURES_PER_MINUTE: positiveInt(1_000_000).default(60),
+  AUTH_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const entries = text
+        .split(",")
+        .map((e) => e.trim())
+        .filter((e) => e !== "");
+      try {
+        trustedProxies(entries);
+      } catch (err) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected addresses or CIDR blocks separated by commas, like 10.0.0.0/8,fd00::/8 (${(err as Error).message})`,
+        });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   DEV_API_KEY_ON_EMPTY: bool.default(true),
   METRICS_HOST: z.string().min(1).default("0.0.0.0"),
   METRICS_PORT: port.default(9464),
@@ -123,7 +146,18 @@ export interface Config {
     readonly unaryBatchSize: number;
     readonly unaryMaxConcurrentWrites: number;
   };
-  readonly auth: { readonly cacheTtlSeconds: number; readonly devKeyOnEmpty: boolean };
+  readonly auth: {
+    readonly cacheTtlSeconds: number;
+    readonly devKeyOnEmpty: boolean;
+    /** Valid keys cached at once (unknown keys have a separate, fixed space). */
+    readonly cacheMaxKeys: number;
+    /** Lookups of keys not known valid one address may fail at once, before it is throttled. */
+    readonly peerFailureBurst: number;
+    /** How fast that budget refills. */
+    readonly peerFailuresPerMinute: number;
+    /** Proxies whose `x-forwarded-for` is believed for the client's address. */
+    readonly trustedProxies: readonly string[];
+  };
   readonly metrics: {
     readonly host: string;
     readonly port: number;
@@ -209,7 +243,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unaryBatchSize: e.UNARY_BATCH_SIZE,
       unaryMaxConcurrentWrites: e.UNARY_MAX_CONCURRENT_WRITES,
     },
-    auth: { cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS, devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY },
+    auth: {
+      cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS,
+      devKeyOnEmpty: e.DEV_API_KEY_ON_EMPTY,
+      cacheMaxKeys: e.AUTH_CACHE_MAX_KEYS,
+      peerFailureBurst: e.AUTH_PEER_FAILURE_BURST,
+      peerFailuresPerMinute: e.AUTH_PEER_FAILURES_PER_MINUTE,
+      trustedProxies: e.AUTH_TRUSTED_PROXIES,
+    },
     metrics: {
       host: e.METRICS_HOST,
       port: e.METRICS_PORT,

@@ -31,6 +31,19 @@ export class AuthenticationError extends Error {
   override readonly name = "AuthenticationError";
 }
 
+/**
+ * Too many keys from this address matched nothing: RESOURCE_EXHAUSTED with the delay until the
+ * address may try an unknown key again. Refused before any lookup, so a flood costs no queries.
+ */
+export class AuthThrottledError extends Error {
+  override readonly name = "AuthThrottledError";
+  constructor(readonly retryAfterMs: number) {
+    super(
+      `too many failed authentications from this address; retry in ${retryAfterMs} ms (keys already verified keep working)`,
+    );
+  }
+}
+
 /** The idempotency key is already stored with a different payload: FAILED_PRECONDITION. */
 export class IdempotencyConflictError extends Error {
   override readonly name = "IdempotencyConflictError";

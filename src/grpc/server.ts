@@ -5,7 +5,7 @@ import {
   type ServerInterceptor,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { addReflection } from "./reflection.js";
+import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
 /** A service to serve: its protobuf-es descriptor and the grpc-js handlers for its methods. */
@@ -14,23 +14,48 @@ export interface ServiceBinding {
   readonly handlers: UntypedServiceImplementation;
 }
 
+/** A service implemented by a library that registers itself (grpc.health.v1.Health). */
+export interface SelfRegisteringService {
+  /** Its descriptor, so reflection and the metrics describe it too. */
+  readonly service: DescService;
+  addToServer(server: Server): void;
+}
+
+/** What the server is told to serve. */
+export interface ServedServices {
+  readonly bindings: readonly ServiceBinding[];
+  readonly extraServices?: readonly SelfRegisteringService[];
+}
+
 /**
- * Builds the grpc-js server with the given services, server reflection for them, and any extra
- * services (health) that register themselves.
+ * Every service the server built from `options` registers, reflection included: the one list
+ * reflection describes and the gRPC metrics are initialised from, so neither can miss one.
  */
-export function createGrpcServer(options: {
-  bindings: readonly ServiceBinding[];
-  maxMessageBytes: number;
-  interceptors?: ServerInterceptor[];
-  extraServices?: (server: Server) => void;
-  connections?: {
-    maxStreamsPerConnection: number;
-    keepaliveTimeMs: number;
-    keepaliveTimeoutMs: number;
-    maxAgeMs: number;
-    maxAgeGraceMs: number;
-  };
-}): Server {
+export function servedServices(options: ServedServices): DescService[] {
+  return [
+    ...options.bindings.map((b) => b.service),
+    ...(options.extraServices ?? []).map((e) => e.service),
+    ...REFLECTION_SERVICES,
+  ];
+}
+
+/**
+ * Builds the grpc-js server with the given services, any extra services (health) that register
+ * themselves, and server reflection describing all of them.
+ */
+export function createGrpcServer(
+  options: ServedServices & {
+    maxMessageBytes: number;
+    interceptors?: ServerInterceptor[];
+    connections?: {
+      maxStreamsPerConnection: number;
+      keepaliveTimeMs: number;
+      keepaliveTimeoutMs: number;
+      maxAgeMs: number;
+      maxAgeGraceMs: number;
+    };
+  },
+): Server {
   const c = options.connections;
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
@@ -47,14 +72,11 @@ export function createGrpcServer(options: {
     }),
     interceptors: options.interceptors ?? [],
   });
-  options.extraServices?.(server);
+  for (const extra of options.extraServices ?? []) extra.addToServer(server);
   for (const { service, handlers } of options.bindings) {
     server.addService(toGrpcServiceDefinition(service), handlers);
   }
-  addReflection(
-    server,
-    options.bindings.map((b) => b.service),
-  );
+  addReflection(server, servedServices(options));
   return server;
 }
 

@@ -1,14 +1,17 @@
+import type { DescFile } from "@bufbuild/protobuf";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Any, anyPack, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { type Deadline, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
+  file_google_rpc_error_details,
   RetryInfoSchema,
 } from "../../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
   AuthenticationError,
+  AuthThrottledError,
   CancelledByClientError,
   DependencyUnavailableError,
   IdempotencyConflictError,
@@ -24,6 +27,28 @@ import { isTransientDbError } from "../storage/db-errors.js";
 
 /** How long a client should wait before retrying after a database failure. */
 const DB_RETRY_AFTER_MS = 1_000;
+
+/**
+ * The files defining what `grpc-status-details-bin` carries (google.rpc.Status and its details),
+ * served by reflection so clients can decode the details without the proto files.
+ */
+export const ERROR_DETAIL_FILES: readonly DescFile[] = [
+  file_google_rpc_status,
+  file_google_rpc_error_details,
+];
+
+/** Every gRPC status code, OK (0) to UNAUTHENTICATED (16). */
+export const ALL_STATUS_CODES: readonly status[] = Object.values(status).filter(
+  (v): v is status => typeof v === "number",
+);
+
+/**
+ * A code's canonical name ("OK", "UNAVAILABLE"): the one spelling every metric label uses, as
+ * go-grpc-prometheus's `grpc_code` does, so series of different metrics join on it.
+ */
+export function statusName(code: status): string {
+  return status[code] ?? String(code);
+}
 
 /** A gRPC error status ready to hand to a grpc-js callback or `call.emit("error")`. */
 export type GrpcError = Partial<ServiceError> & {
@@ -49,6 +74,11 @@ export function toGrpcError(err: unknown): GrpcError {
   }
   if (err instanceof MalformedMessageError) return plain(status.INVALID_ARGUMENT, err.message);
   if (err instanceof AuthenticationError) return plain(status.UNAUTHENTICATED, err.message);
+  if (err instanceof AuthThrottledError) {
+    return withRetry(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterMs, [
+      errorInfo("AUTH_THROTTLED", undefined),
+    ]);
+  }
   if (err instanceof IdempotencyConflictError) {
     return plain(status.FAILED_PRECONDITION, err.message);
   }

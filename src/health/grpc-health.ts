@@ -1,9 +1,16 @@
+import type { DescService } from "@bufbuild/protobuf";
 import type { Server, ServerWritableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { HEALTH_SERVICES, type HealthModel } from "./health-model.js";
 
 /** The standard grpc.health.v1.Health service, fed by the health model. */
 export interface GrpcHealth {
+  /**
+   * grpc.health.v1.Health's descriptor, for reflection and metrics. It is generated from the
+   * very proto grpc-health-check serves (third_party/grpc-proto is copied from that package).
+   */
+  readonly service: DescService;
   addToServer(server: Server): void;
   /** Ends every open Watch so a shutting-down server is not held open by watchers. */
   endWatches(): void;
@@ -24,6 +31,7 @@ export function createGrpcHealth(model: HealthModel): GrpcHealth {
   const watches = new Set<ServerWritableStream<unknown, unknown>>();
 
   return {
+    service: Health,
     addToServer(server) {
       const trackingServer = {
         addService: (

@@ -24,7 +24,12 @@ import { endedByClient, toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
 import { logCallEnd } from "./call-log.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
-import { readAuthorization, readIdempotencyKey, unaryIdempotencyKey } from "./metadata.js";
+import {
+  readAuthorization,
+  readForwardedFor,
+  readIdempotencyKey,
+  unaryIdempotencyKey,
+} from "./metadata.js";
 import type { StreamSession } from "./model.js";
 import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
@@ -74,7 +79,10 @@ export function createIngestHandlers(options: {
     let tenant: string | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
+        peer: call.getPeer(),
+        forwardedFor: readForwardedFor(call.metadata),
+      });
       tenant = principal.tenantId;
       const metadataKey = readIdempotencyKey(call.metadata);
       const request = call.request;
@@ -126,7 +134,10 @@ export function createIngestHandlers(options: {
     let idle: NodeJS.Timeout | undefined;
     try {
       const { service, authenticator } = ready();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata));
+      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
+        peer: call.getPeer(),
+        forwardedFor: readForwardedFor(call.metadata),
+      });
       tenant = principal.tenantId;
       const open = streamsPerTenant.get(tenant) ?? 0;
       if (open >= streams.maxPerTenant) {

@@ -53,3 +53,12 @@ export function readAuthorization(metadata: Metadata): string | undefined {
   const value = metadata.get("authorization")[0];
   return typeof value === "string" ? value : undefined;
 }
+
+/**
+ * Every `x-forwarded-for` value, joined in order (a proxy may add a header rather than extend
+ * one). Only believed when the peer is a trusted proxy; see src/auth/client-address.ts.
+ */
+export function readForwardedFor(metadata: Metadata): string | undefined {
+  const values = metadata.get("x-forwarded-for").filter((v) => typeof v === "string");
+  return values.length > 0 ? values.join(",") : undefined;
+}

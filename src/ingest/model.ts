@@ -63,15 +63,18 @@ export interface StreamSession {
 /** At most this many rejections are listed in a stream's answer; the rest are only counted. */
 export const MAX_LISTED_REJECTIONS = 1_000;
 
+/** What became of one record: stored, found stored already, or refused as invalid. */
+export const RECORD_OUTCOMES = ["accepted", "duplicate", "rejected"] as const;
+export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
+
+/** The two write paths: unary calls (group-committed) and stream batches. */
+export const WRITE_PATHS = ["unary", "stream"] as const;
+export type WritePath = (typeof WRITE_PATHS)[number];
+
 /** Where the service reports what it did (metrics). */
 export interface IngestObserver {
-  records(
-    tenantId: string,
-    source: string,
-    outcome: "accepted" | "duplicate" | "rejected",
-    count: number,
-  ): void;
-  batch(path: "unary" | "stream", size: number): void;
+  records(tenantId: string, source: string, outcome: RecordOutcome, count: number): void;
+  batch(path: WritePath, size: number): void;
 }
 
 /** An observer that records nothing (tests, tools). */

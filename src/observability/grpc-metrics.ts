@@ -1,16 +1,50 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   ResponderBuilder,
   ServerInterceptingCall,
   type ServerInterceptor,
   ServerListenerBuilder,
-  status,
+  type status,
 } from "@grpc/grpc-js";
-import { clientEndCode } from "../grpc/status.js";
+import { ALL_STATUS_CODES, clientEndCode, statusName } from "../grpc/status.js";
 import type { Metrics } from "./metrics.js";
 
 function grpcType(requestStream: boolean, responseStream: boolean): string {
   if (requestStream) return responseStream ? "bidi_stream" : "client_stream";
   return responseStream ? "server_stream" : "unary";
+}
+
+function methodGrpcType(method: DescMethod): string {
+  const kind = method.methodKind;
+  return grpcType(
+    kind === "client_streaming" || kind === "bidi_streaming",
+    kind === "server_streaming" || kind === "bidi_streaming",
+  );
+}
+
+/**
+ * Creates every method's series at 0 before its first call, as go-grpc-prometheus's
+ * InitializeMetrics does: started, messages and handling time per method, handled per method and
+ * code. A series born at its first event hides that event from rate() and increase(), so an
+ * error-rate query would read 0 while the first failures happen.
+ */
+export function initialiseGrpcMetrics(metrics: Metrics, services: readonly DescService[]): void {
+  for (const service of services) {
+    for (const method of service.methods) {
+      const labels = {
+        grpc_type: methodGrpcType(method),
+        grpc_service: service.typeName,
+        grpc_method: method.name,
+      };
+      metrics.grpcStarted.inc(labels, 0);
+      metrics.grpcMsgReceived.inc(labels, 0);
+      metrics.grpcMsgSent.inc(labels, 0);
+      metrics.grpcHandlingSeconds.zero(labels);
+      for (const code of ALL_STATUS_CODES) {
+        metrics.grpcHandled.inc({ ...labels, grpc_code: statusName(code) }, 0);
+      }
+    }
+  }
 }
 
 /** Messages counted before they are added to the metric; a scrape lags a stream by fewer. */
@@ -43,7 +77,7 @@ export function grpcMetricsInterceptor(metrics: Metrics): ServerInterceptor {
       if (finished) return;
       finished = true;
       addReceived();
-      metrics.grpcHandled.inc({ ...labels, grpc_code: status[code] ?? String(code) });
+      metrics.grpcHandled.inc({ ...labels, grpc_code: statusName(code) });
       metrics.grpcHandlingSeconds.observe(labels, (performance.now() - started) / 1000);
     };
     metrics.grpcStarted.inc(labels);

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
+import { RECORD_OUTCOMES, WRITE_PATHS } from "../ingest/model.js";
 import { createLabelCap } from "./label-cap.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -21,12 +22,21 @@ export interface Metrics {
   readonly breakerState: Gauge<"name">;
   readonly breakerTransitions: Counter<"name" | "to">;
   readonly rateLimited: Counter<"tenant">;
+  /** Failed authentications: missing, malformed, unknown key, or refused for the address's budget. */
+  readonly authFailures: Counter<"reason">;
   /** 1 for the backend rate limits are enforced with right now (redis, insurance, memory). */
   readonly rateLimiterBackend: Gauge<"backend">;
-  /** Caps the tenant label's cardinality. */
+  /**
+   * The tenant label, capped. The first time a label value is seen its `rate_limited_total`
+   * starts at 0, so the first refusal shows in rate() (a series born at 1 hides its first event).
+   */
   readonly tenantLabel: (tenant: string) => string;
-  /** Caps the source label's cardinality. */
-  readonly sourceLabel: (source: string) => string;
+  /**
+   * The tenant and source labels of a tenant's records from a source, capped. The first time a
+   * pair is seen its `ingest_records_total` for every outcome and its `ingest_dedup_total` start
+   * at 0, so a new tenant's dedup ratio is 0, not absent or NaN.
+   */
+  readonly ingestLabels: (tenant: string, source: string) => { tenant: string; source: string };
 }
 
 export interface MetricsOptions {
@@ -85,7 +95,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
     );
   }
 
-  return {
+  const metrics = {
     registry,
     grpcStarted: new Counter({
       name: "grpc_server_started_total",
@@ -175,6 +185,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       labelNames: ["tenant"],
       registers,
     }),
+    authFailures: new Counter({
+      name: "auth_failures_total",
+      help: "Failed authentications, by reason: missing, malformed, unknown (no active key), throttled (the address spent its budget of failed lookups; no query was run).",
+      labelNames: ["reason"],
+      registers,
+    }),
     rateLimiterBackend: new Gauge({
       collect() {
         const current = options.limiterBackend?.();
@@ -187,9 +203,33 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       labelNames: ["backend"],
       registers,
     }),
-    tenantLabel: createLabelCap(options.maxTenantLabels),
-    sourceLabel: createLabelCap(options.maxSourceLabels),
   };
+  for (const path of WRITE_PATHS) metrics.ingestBatchSize.zero({ path });
+
+  const capTenant = createLabelCap(options.maxTenantLabels);
+  const capSource = createLabelCap(options.maxSourceLabels);
+  // Bounded by the caps: at most (tenants + 1) × (sources + 1) pairs.
+  const seenTenants = new Set<string>();
+  const seenPairs = new Set<string>();
+  const tenantLabel = (tenantId: string): string => {
+    const tenant = capTenant(tenantId);
+    if (!seenTenants.has(tenant)) {
+      seenTenants.add(tenant);
+      metrics.rateLimited.inc({ tenant }, 0);
+    }
+    return tenant;
+  };
+  const ingestLabels = (tenantId: string, sourceName: string) => {
+    const labels = { tenant: tenantLabel(tenantId), source: capSource(sourceName) };
+    const pair = JSON.stringify([labels.tenant, labels.source]);
+    if (!seenPairs.has(pair)) {
+      seenPairs.add(pair);
+      for (const outcome of RECORD_OUTCOMES) metrics.ingestRecords.inc({ ...labels, outcome }, 0);
+      metrics.ingestDedup.inc(labels, 0);
+    }
+    return labels;
+  };
+  return { ...metrics, tenantLabel, ingestLabels };
 }
 
 /**

@@ -22,7 +22,7 @@ async function startEmbedded() {
   const logger = testLogger({ level: "info", onLine: (line) => lines.push(line) });
   const config = testConfig({
     database: { kind: "pglite", dataDir },
-    auth: { cacheTtlSeconds: 30, devKeyOnEmpty: true },
+    auth: { ...testConfig().auth, devKeyOnEmpty: true },
   });
   const app = createApp(config, logger);
   const { grpcPort } = await app.start();

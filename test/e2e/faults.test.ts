@@ -90,7 +90,10 @@ function viaProxy(): string {
   return url.toString();
 }
 
-describe("faults, against the compiled server in a child process", () => {
+// Each test starts a compiled server and pushes tens of thousands of records or a flood through it:
+// seconds on a quiet machine, minutes on a loaded one. The budget is for the machine; the
+// assertions are about counts and order.
+describe("faults, against the compiled server in a child process", { timeout: 300_000 }, () => {
   it("Postgres unreachable mid-stream: UNAVAILABLE, the breaker opens and recovers, resends store each sale once", async () => {
     const server = await spawnServer({
       DATABASE_URL: viaProxy(),

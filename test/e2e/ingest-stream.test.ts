@@ -11,6 +11,8 @@ import {
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
+import { eventually } from "../support/health-client.js";
+import { sampleSum } from "../support/prometheus-text.js";
 import { rawClient, rawClientStream, rawUnary } from "../support/raw-client.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
 
@@ -31,6 +33,13 @@ afterAll(async () => {
 
 async function* requests(sales: Iterable<Sale>): AsyncGenerator<IngestRequest> {
   for (const sale of sales) yield create(IngestRequestSchema, { sale });
+}
+
+/** Streams the server has finished (answered and accounted for), whatever their outcome. */
+async function finishedStreams(): Promise<number> {
+  const port = (await server.app.listening).metricsPort;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return sampleSum(text, "ingest_stream_duration_seconds_count");
 }
 
 async function storedCount(tenant: string, keyPrefix: string): Promise<number> {
@@ -83,21 +92,25 @@ describe("IngestStream on PostgreSQL", () => {
       let i = 0;
       for (const sale of sales) {
         if (i++ === n) {
-          // Let the server commit what it has before the connection goes.
-          await new Promise((r) => setTimeout(r, 300));
+          // Cut only once the server has committed some batches, however slow the machine.
+          const some = async () => (await storedCount("acme", "stream-cut/")) > 0;
+          if (!(await eventually(some, true, 30_000))) throw new Error("nothing committed");
           abort.abort();
           return;
         }
         yield create(IngestRequestSchema, { sale });
       }
     }
+    const finishedBefore = await finishedStreams();
     await expect(
       server.client().ingestStream(cutAfter(1_000), {
         ...auth(server.keys.acme, "stream-cut"),
         signal: abort.signal,
       }),
     ).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 300));
+    // The client gives up at once; count what is stored only once the server has finished the
+    // stream on its side too.
+    await eventually(async () => (await finishedStreams()) > finishedBefore, true, 30_000);
     const committedBeforeResend = await storedCount("acme", "stream-cut/");
     expect(committedBeforeResend).toBeGreaterThan(0);
     expect(committedBeforeResend).toBeLessThanOrEqual(1_000);

@@ -28,7 +28,7 @@ beforeAll(async () => {
   app = createApp(
     testConfig({
       database: { kind: "postgres", url: db.url, poolMax: 4 },
-      auth: { cacheTtlSeconds: 0, devKeyOnEmpty: true },
+      auth: { ...testConfig().auth, cacheTtlSeconds: 0, devKeyOnEmpty: true },
     }),
     testLogger(),
   );

@@ -11,12 +11,15 @@ import { createTestDatabase, query, type TestDatabase } from "../support/databas
 import { fixedSales } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
 
-const RECORDS = 100_000;
+// Long enough that the cut below always catches the stream mid-way (2,000 committed, 28,000 to go
+// against a 0.7 s grace + deadline), short enough that a loaded machine drains it well within the
+// drain test's deadline.
+const RECORDS = 30_000;
 const _occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
 let db: TestDatabase;
 let apiKey: string;
 
-/** The same 100,000 sales every time it is called, so a resend is a true resend. */
+/** The same sales every time it is called, so a resend is a true resend. */
 const sales = () => fixedSales("shutdown", RECORDS);
 
 const stored = async (key: string) =>
@@ -53,14 +56,14 @@ afterAll(async () => {
   await db?.drop();
 });
 
-// Two 100,000-record streams per test: ~15 s on a quiet 2-core machine, several times that on a
+// Two 30,000-record streams per test: a few seconds on a quiet 2-core machine, many times that on a
 // loaded one; the budget is for the machine, the assertions are about order and counts.
-describe("SIGTERM during a 100,000-record stream", { timeout: 240_000 }, () => {
+describe("SIGTERM during a 30,000-record stream", { timeout: 300_000 }, () => {
   it("lets the stream finish within the deadline: every acknowledged record is stored, exit 0", async () => {
     const server = await spawnServer({
       DATABASE_URL: db.url,
       SHUTDOWN_GRACE_MS: "300",
-      SHUTDOWN_DEADLINE_MS: "60000",
+      SHUTDOWN_DEADLINE_MS: "200000",
     });
     const call = clientOf(server).ingestStream(sales(), auth(apiKey, "drain-ok"));
     await committed("drain-ok", 2_000);
@@ -78,7 +81,7 @@ describe("SIGTERM during a 100,000-record stream", { timeout: 240_000 }, () => {
     expect(await stored("drain-ok")).toBe(RECORDS);
     expect(server.logs.some((l) => l.msg === "stopped cleanly")).toBe(true);
     // Not held open after the stream: it exits promptly once the last call is answered.
-    expect(exit.at - signalled).toBeLessThan(60_000);
+    expect(exit.at - signalled).toBeLessThan(200_000);
     process.stdout.write(
       `${JSON.stringify({ drainOk: { signalToExitMs: Math.round(exit.at - signalled) } })}\n`,
     );

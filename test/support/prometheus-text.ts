@@ -24,3 +24,13 @@ export function sampleValue(
   }
   return undefined;
 }
+
+/** The sum of every sample named `name`, whatever its labels (0 when there is none). */
+export function sampleSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{.*\})?\s+(\S+)/.exec(line);
+    if (match && match[1] === name) sum += Number(match[2]);
+  }
+  return sum;
+}

@@ -22,7 +22,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: "silent",
     limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
     batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
-    auth: { cacheTtlSeconds: 30, devKeyOnEmpty: false },
+    // A budget no ordinary test of bad keys comes near; the flood test sets its own.
+    auth: {
+      cacheTtlSeconds: 30,
+      devKeyOnEmpty: false,
+      cacheMaxKeys: 10_000,
+      peerFailureBurst: 1_000,
+      peerFailuresPerMinute: 60_000,
+      trustedProxies: [],
+    },
     metrics: {
       host: "127.0.0.1",
       port: 0,
