@@ -194,8 +194,10 @@ export function createIngestHandlers(options: {
       }
       clearTimeout(idle);
       // A client that resets the stream ends the read loop as if it had half-closed (grpc-js
-      // reports the end of the request first, the cancel a tick later): look once the pending
-      // events have run, so what it sent but never heard acknowledged is not written.
+      // reports the end of the request first, the cancel shortly after): look once the pending
+      // events have run, so what it will never hear acknowledged is usually not written. If the
+      // cancel comes later still, the rest is committed (harmless: every row is keyed) and the
+      // line below says CANCELLED with those counts.
       await new Promise((resolve) => setImmediate(resolve));
       if (endedByClient(call) !== undefined) throw new CancelledByClientError();
       const summary = await stream.finish();
