@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Multi-stage build. The build stage installs exactly as CI does (npm ci from the lockfile) and
 # compiles; the runtime stage carries production dependencies and compiled output only.
 

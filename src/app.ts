@@ -27,6 +27,8 @@ import { createMetrics, type Metrics, queryOperation } from "./observability/met
 import { createMetricsServer } from "./observability/metrics-server.js";
 import { BreakerOpenError, createDbBreaker } from "./resilience/breaker.js";
 import { createTenantRateLimiter, type TenantRateLimiter } from "./resilience/rate-limiter.js";
+import { shutdownWorstCaseMs } from "./shutdown-budget.js";
+import { acquireDataDirLock, type DataDirLock } from "./storage/data-dir-lock.js";
 import { createDatabase, type DatabaseHandle } from "./storage/database.js";
 import { assertSchemaCurrent, migrateToLatest } from "./storage/migrate.js";
 
@@ -48,7 +50,9 @@ export interface App {
   /**
    * Graceful shutdown: readiness off at once, keep serving for the grace period, stop taking
    * calls, let calls in flight finish until the deadline (then end open streams UNAVAILABLE),
-   * close everything. Resolves "forced" if the deadline cut anything short.
+   * close everything. Never takes longer than `shutdownWorstCaseMs` of the config. Resolves
+   * "forced" if the deadline cut anything short, or that bound ended the closing with a write or
+   * connection still open.
    */
   stop(): Promise<"clean" | "forced">;
   readonly health: HealthModel;
@@ -60,6 +64,7 @@ export interface App {
  * here is module-level state, so tests build as many apps as they like in one process.
  */
 export function createApp(config: Config, logger: Logger): App {
+  let dataDirLock: DataDirLock | undefined;
   let database: DatabaseHandle | undefined;
   let ingest: Ingest | undefined;
   let deps: IngestDeps | undefined;
@@ -138,11 +143,14 @@ export function createApp(config: Config, logger: Logger): App {
 
   /** One initialisation attempt: everything `startup` promises. */
   const initialise = async (): Promise<void> => {
-    database ??= await createDatabase(config.database, (text, ms, failed) =>
-      metrics.dbQuerySeconds.observe(
-        { operation: queryOperation(text), result: failed ? "error" : "ok" },
-        ms / 1000,
-      ),
+    database ??= await createDatabase(
+      config.database,
+      (text, ms, failed) =>
+        metrics.dbQuerySeconds.observe(
+          { operation: queryOperation(text), result: failed ? "error" : "ok" },
+          ms / 1000,
+        ),
+      dataDirLock,
     );
     const { db } = database;
     await sql`select 1`.execute(db);
@@ -229,6 +237,19 @@ export function createApp(config: Config, logger: Logger): App {
     metrics,
 
     async start() {
+      // The embedded database's lock is taken before any port is bound or file touched: a
+      // second server on the same directory fails at once, naming the owner, having changed
+      // nothing. Not retried: waiting does not make another process let go.
+      if (config.database.kind === "pglite" && config.database.dataDir !== undefined) {
+        dataDirLock ??= acquireDataDirLock(config.database.dataDir);
+        const previous = dataDirLock.tookOverFrom;
+        if (previous) {
+          logger.warn(
+            { previousOwner: previous },
+            `took over the embedded database from pid ${previous.pid}, which died holding it`,
+          );
+        }
+      }
       monitors.push(
         startEventLoopMonitor({ health, maxDelayMs: config.health.maxEventLoopDelayMs }),
       );
@@ -273,30 +294,62 @@ export function createApp(config: Config, logger: Logger): App {
     stop() {
       stopping ??= (async () => {
         const began = performance.now();
+        // Grace, deadline and abort answer each end on a timer of their own; the last phase
+        // (writes in flight, then the pools) gets what is left of the worst case and no more,
+        // so stop() never outlasts the budget loadConfig checked. A write stuck in Postgres
+        // holds its pool connection, and the pool's end waits for it, for ever.
+        const endsAt =
+          began +
+          shutdownWorstCaseMs({ ...config.shutdown, breakerTimeoutMs: config.breaker.timeoutMs });
         health.update({ shuttingDown: true });
         // Keep serving while load balancers and endpoints notice readiness went away.
         if (deps && config.shutdown.graceMs > 0) {
           await new Promise((r) => setTimeout(r, config.shutdown.graceMs));
         }
         grpcHealth.endWatches();
-        const how = await shutdownGrpcServer(server, config.shutdown.deadlineMs, () => {
+        const served = await shutdownGrpcServer(server, config.shutdown.deadlineMs, () => {
           logger.warn("shutdown deadline reached; ending open streams with UNAVAILABLE");
           handlers.abortStreams();
         });
-        await ingest?.drain();
-        for (const m of monitors) m.stop();
-        breaker.shutdown();
-        await limiter?.close();
-        const snapshot = await metrics.registry.metrics();
-        await metricsServer.close();
-        await database?.close();
-        logger.info(
-          { how, ms: Math.round(performance.now() - began), metricsBytes: snapshot.length },
-          how === "clean" ? "stopped cleanly" : "stopped at the deadline",
-        );
+        const closed = await settlesBy(endsAt, async () => {
+          await ingest?.drain();
+          for (const m of monitors) m.stop();
+          breaker.shutdown();
+          await limiter?.close();
+          const snapshot = await metrics.registry.metrics();
+          await metricsServer.close();
+          await database?.close();
+          // Only once the database is closed: a lock released earlier would let another process
+          // open files this one may still write. Otherwise the exit hook releases it.
+          dataDirLock?.release();
+          return snapshot.length;
+        });
+        const how = served === "clean" && closed !== undefined ? "clean" : "forced";
+        const ms = Math.round(performance.now() - began);
+        if (closed === undefined) {
+          logger.warn({ ms }, "shutdown budget spent; exiting with a write or connection open");
+        } else {
+          logger.info(
+            { how, ms, metricsBytes: closed },
+            how === "clean" ? "stopped cleanly" : "stopped at the deadline",
+          );
+        }
         return how;
       })();
       return stopping;
     },
   };
+}
+
+/** Runs `work`; its result, or undefined if it has not settled by `endsAt` (performance.now). */
+async function settlesBy<T>(endsAt: number, work: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, endsAt - performance.now()), undefined);
+  });
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { trustedProxies } from "./auth/client-address.js";
+import { ABORT_ANSWER_MS, CLOSE_RESERVE_MS, shutdownWorstCaseMs } from "./shutdown-budget.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -70,6 +71,7 @@ const envSchema = z.object({
   LIVENESS_MAX_EVENT_LOOP_DELAY_MS: positiveInt(600_000).default(5000),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(5000),
   SHUTDOWN_DEADLINE_MS: integer(0, 600_000).default(20_000),
+  SHUTDOWN_BUDGET_MS: positiveInt(3_600_000).default(40_000),
   GIT_COMMIT: z.string().default("unknown"),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
@@ -230,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   const e = parsed.data;
+  checkShutdownBudget(e);
   return deepFreeze({
     grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT, maxMessageBytes: e.MAX_MESSAGE_BYTES },
     database: e.DATABASE_URL
@@ -297,6 +300,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxStreamWaitMs: e.RATE_LIMIT_MAX_STREAM_WAIT_MS,
     },
   } satisfies Config);
+}
+
+/**
+ * The platform kills the process SHUTDOWN_BUDGET_MS after SIGTERM (Kubernetes'
+ * terminationGracePeriodSeconds less any preStop sleep, `docker stop -t`), so timings whose
+ * worst case is longer would let it kill a drain that was still within its own deadlines.
+ */
+function checkShutdownBudget(e: z.infer<typeof envSchema>): void {
+  const worstCaseMs = shutdownWorstCaseMs({
+    graceMs: e.SHUTDOWN_GRACE_MS,
+    deadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    breakerTimeoutMs: e.BREAKER_TIMEOUT_MS,
+  });
+  if (worstCaseMs <= e.SHUTDOWN_BUDGET_MS) return;
+  throw new ConfigError(
+    `invalid configuration:\n  SHUTDOWN_BUDGET_MS: shutdown can take ${worstCaseMs} ms ` +
+      `(SHUTDOWN_GRACE_MS ${e.SHUTDOWN_GRACE_MS} + SHUTDOWN_DEADLINE_MS ${e.SHUTDOWN_DEADLINE_MS} ` +
+      `+ ${ABORT_ANSWER_MS} to answer aborted streams + BREAKER_TIMEOUT_MS ${e.BREAKER_TIMEOUT_MS} for a write ` +
+      `in flight + ${CLOSE_RESERVE_MS} to close), more than the budget of ${e.SHUTDOWN_BUDGET_MS} ms: lower ` +
+      "one of them, or raise SHUTDOWN_BUDGET_MS together with the platform's kill timeout",
+  );
 }
 
 function overridesFile(path: string | undefined): Record<string, RateLimit> {

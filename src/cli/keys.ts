@@ -1,8 +1,7 @@
 import { listApiKeys, revokeApiKey } from "../auth/key-repository.js";
 import { createApiKey } from "../auth/key-service.js";
-import { loadConfig } from "../config.js";
-import { createDatabase } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
+import { openCommandDatabase } from "./open-database.js";
 
 /** The `keys` subcommands; they use DATABASE_URL, or the embedded database when it is unset. */
 export type KeysCommand =
@@ -12,7 +11,7 @@ export type KeysCommand =
 
 /** `pos-ingest keys create|list|revoke`: manages API keys in the configured database. */
 export async function runKeys(command: KeysCommand): Promise<number> {
-  const database = await createDatabase(loadConfig().database);
+  const database = await openCommandDatabase();
   try {
     await migrateToLatest(database.db);
     switch (command.action) {

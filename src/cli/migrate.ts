@@ -1,10 +1,9 @@
-import { loadConfig } from "../config.js";
-import { createDatabase } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
+import { openCommandDatabase } from "./open-database.js";
 
 /** `pos-ingest migrate`: applies pending migrations to the configured database and lists them. */
 export async function runMigrate(): Promise<number> {
-  const database = await createDatabase(loadConfig().database);
+  const database = await openCommandDatabase();
   try {
     const { results } = await migrateToLatest(database.db);
     if (!results?.length) process.stdout.write("schema is up to date\n");

@@ -1,5 +1,8 @@
 import cliProgress from "cli-progress";
 
+/** The widest the bar's line gets, however wide the terminal: a classic terminal's width. */
+export const MAX_COLUMNS = 80;
+
 /** What a progress display shows. */
 export interface ProgressState {
   /** Sales answered by the server or found unreadable. */
@@ -37,22 +40,29 @@ export function createProgress(
     Math.round(done / Math.max(0.001, (performance.now() - started) / 1000));
   if (resolved === "none") return { update() {}, stop() {} };
   if (resolved === "bar") {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream: out,
-        format:
-          "{bar} {percentage}% | {sales} sales | {rate}/s | ETA {eta_formatted} | " +
-          "{accepted} accepted, {duplicate} duplicate, {rejected} rejected",
-        etaBuffer: 50,
-        fps: 5,
-        hideCursor: true,
+    const bar = new cliProgress.SingleBar({
+      stream: out,
+      // The line is laid out here, not by a format string: its width depends on the figures.
+      format: (_options, params, payload: ProgressState) => {
+        const elapsedS = (performance.now() - started) / 1000;
+        const fraction = params.total > 0 ? params.value / params.total : 0;
+        return progressLine(
+          {
+            fraction,
+            rate: rate(payload.done),
+            etaSeconds: fraction > 0 ? (elapsedS * (1 - fraction)) / fraction : undefined,
+            ...payload,
+          },
+          Math.min(MAX_COLUMNS, params.maxWidth),
+        );
       },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total ?? 0, 0, { sales: 0, rate: 0, accepted: 0, duplicate: 0, rejected: 0 });
+      fps: 5,
+      hideCursor: true,
+    });
+    bar.start(total ?? 0, 0, { done: 0, accepted: 0, duplicate: 0, rejected: 0 });
     return {
       update(s) {
-        bar.update(s.bytes ?? 0, { ...s, sales: s.done, rate: rate(s.done) });
+        bar.update(s.bytes ?? 0, s);
       },
       stop() {
         bar.stop();
@@ -80,4 +90,63 @@ export function createProgress(
       print();
     },
   };
+}
+
+/** What one redraw of the bar shows. */
+export interface ProgressLineView extends ProgressState {
+  /** Share of the file read, 0–1. */
+  readonly fraction: number;
+  /** Sales per second since the start. */
+  readonly rate: number;
+  /** Seconds left at the rate so far; undefined before there is a rate. */
+  readonly etaSeconds: number | undefined;
+}
+
+/**
+ * The bar's line, at most `columns - 1` wide (the last column would wrap or be cut): a terminal
+ * with line wrapping off, as cli-progress sets it, silently cuts what does not fit, which used to
+ * be the counts. The figures come first; the counts shorten, then the bar (10–30 cells, what is
+ * left) goes, then all but the rejected count; only a terminal too narrow for the figures cuts them.
+ */
+export function progressLine(v: ProgressLineView, columns: number): string {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const percent = `${Math.floor(Math.min(1, Math.max(0, v.fraction)) * 100)}%`.padStart(4);
+  const figures = `${percent} ${n(v.done)} sales ${n(v.rate)}/s ETA ${eta(v.etaSeconds)}`;
+  const full = ` | ${n(v.accepted)} accepted, ${n(v.duplicate)} duplicate, ${n(v.rejected)} rejected`;
+  const short = ` | ${n(v.accepted)} acc, ${n(v.duplicate)} dup, ${n(v.rejected)} rej`;
+  const rejected = ` | ${n(v.rejected)} rej`;
+  const room = columns - 1;
+  // Most informative first; the rejected count outranks the bar, which only restates the percent.
+  for (const [withBar, tail] of [
+    [true, full],
+    [true, short],
+    [true, rejected],
+    [false, short],
+    [false, rejected],
+    [false, ""],
+  ] as const) {
+    const text = `${figures}${tail}`;
+    if (!withBar) {
+      if (text.length <= room) return text;
+      continue;
+    }
+    const cells = Math.min(30, room - text.length - 1);
+    if (cells >= 10) return `${barOf(v.fraction, cells)} ${text}`;
+  }
+  return figures.slice(0, Math.max(0, room));
+}
+
+function barOf(fraction: number, cells: number): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * cells);
+  return "\u2588".repeat(full) + "\u2591".repeat(cells - full);
+}
+
+/** 42s, 12m05s, 1h02m; "--" while unknown. */
+function eta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return "--";
+  const s = Math.round(seconds);
+  const two = (x: number) => String(x).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
 }

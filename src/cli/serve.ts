@@ -37,7 +37,9 @@ export async function runServer(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
-    logger.fatal({ err }, "start failed");
+    // The message itself, not only under `err`: for a lock held by another process it says
+    // which process and what to do, and is the line an operator reads.
+    logger.fatal({ err }, `start failed: ${err instanceof Error ? err.message : String(err)}`);
     await app.stop().catch(() => {});
     process.exit(1);
   }

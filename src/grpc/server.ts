@@ -5,6 +5,7 @@ import {
   type ServerInterceptor,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
@@ -95,9 +96,6 @@ export function bindGrpcServer(
     });
   });
 }
-
-/** How long handlers get to answer after `onDeadline` before the transport is cut. */
-const ABORT_ANSWER_MS = 1_000;
 
 /**
  * Stops taking new calls and lets calls in flight finish. At `deadlineMs`, `onDeadline` runs (to

@@ -1,9 +1,9 @@
-import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { ColumnType, Generated } from "kysely";
 import { Kysely, type LogEvent, PostgresDialect, type Transaction } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
+import { acquireDataDirLock, type DataDirLock, type LockOwner } from "./data-dir-lock.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 
 /** Row shapes of the tables the service owns (see migrations/). */
@@ -43,6 +43,11 @@ export interface DatabaseHandle {
   readonly kind: "postgres" | "pglite";
   /** pg pool counters, for metrics and diagnostics; undefined on PGlite. */
   readonly pool: pg.Pool | undefined;
+  /**
+   * The process whose lock on the embedded data directory this one took over because it had died
+   * holding it (`kill -9`, a crash); worth a word in the log.
+   */
+  readonly tookOverLockFrom: LockOwner | undefined;
   close(): Promise<void>;
 }
 
@@ -51,11 +56,16 @@ export type QueryObserver = (sql: string, durationMs: number, failed: boolean) =
 
 /**
  * Opens the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in a
- * data directory (in memory when `dataDir` is undefined, as some tests want).
+ * data directory (in memory when `dataDir` is undefined, as some tests want). A data directory is
+ * locked before PGlite opens it: `heldLock` is one the caller already took (and releases), else
+ * this takes one and releases it on close.
+ *
+ * @throws DataDirLockedError when another process has the data directory open.
  */
 export async function createDatabase(
   config: Config["database"],
   onQuery?: QueryObserver,
+  heldLock?: DataDirLock,
 ): Promise<DatabaseHandle> {
   const log = onQuery
     ? (event: LogEvent) =>
@@ -83,12 +93,44 @@ export async function createDatabase(
       dialect: new PostgresDialect({ pool }),
       ...(log && { log }),
     });
-    return { db, kind: "postgres", pool, close: () => db.destroy() };
+    return { db, kind: "postgres", pool, tookOverLockFrom: undefined, close: () => db.destroy() };
   }
-  // PGlite creates its own directory but not the parents: a fresh clone has no .data/ yet.
-  if (config.dataDir !== undefined) mkdirSync(config.dataDir, { recursive: true });
-  const pglite = config.dataDir === undefined ? new PGlite() : new PGlite(config.dataDir);
-  await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log && { log }) });
-  return { db, kind: "pglite", pool: undefined, close: () => db.destroy() };
+  if (config.dataDir === undefined) {
+    const db = new Kysely<Database>({
+      dialect: new PGliteDialect(new PGlite()),
+      ...(log && { log }),
+    });
+    return {
+      db,
+      kind: "pglite",
+      pool: undefined,
+      tookOverLockFrom: undefined,
+      close: () => db.destroy(),
+    };
+  }
+  const lock = heldLock ?? acquireDataDirLock(config.dataDir);
+  const release = () => {
+    if (lock !== heldLock) lock.release();
+  };
+  try {
+    const pglite = new PGlite(config.dataDir);
+    await pglite.waitReady;
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log && { log }) });
+    return {
+      db,
+      kind: "pglite",
+      pool: undefined,
+      tookOverLockFrom: lock.tookOverFrom,
+      async close() {
+        try {
+          await db.destroy();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }

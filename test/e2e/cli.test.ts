@@ -257,3 +257,19 @@ describe("pos-ingest health", () => {
     expect(res.stderr).toMatch(/stream-size.*1 to 1000/);
   });
 });
+
+describe("npm run cli, keys, migrate", () => {
+  it("build incrementally: an unchanged tree is checked, not recompiled", async () => {
+    const scripts = (
+      JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }
+    ).scripts;
+    for (const name of ["cli", "keys", "migrate"]) {
+      expect(scripts[name], name).toMatch(
+        /^npm run build --silent && node dist\/src\/cli\/main\.js/,
+      );
+    }
+    // The suite's setup built the tree; tsc's build mode decides from its build info alone.
+    const { stdout } = await run("npm", ["run", "-s", "build", "--", "--verbose"]);
+    expect(stdout).toMatch(/Project 'tsconfig\.build\.json' is up to date/);
+  });
+});

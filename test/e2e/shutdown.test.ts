@@ -64,6 +64,7 @@ describe("SIGTERM during a 30,000-record stream", { timeout: 300_000 }, () => {
       DATABASE_URL: db.url,
       SHUTDOWN_GRACE_MS: "300",
       SHUTDOWN_DEADLINE_MS: "200000",
+      SHUTDOWN_BUDGET_MS: "300000",
     });
     const call = clientOf(server).ingestStream(sales(), auth(apiKey, "drain-ok"));
     await committed("drain-ok", 2_000);
@@ -129,7 +130,11 @@ describe("SIGTERM during a 30,000-record stream", { timeout: 300_000 }, () => {
   });
 
   it("exits at once on a second signal", async () => {
-    const server = await spawnServer({ DATABASE_URL: db.url, SHUTDOWN_GRACE_MS: "30000" });
+    const server = await spawnServer({
+      DATABASE_URL: db.url,
+      SHUTDOWN_GRACE_MS: "30000",
+      SHUTDOWN_BUDGET_MS: "120000",
+    });
     const signalled = performance.now();
     server.process.kill("SIGTERM");
     await server.waitForLog("shutting down");

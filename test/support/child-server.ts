@@ -15,11 +15,40 @@ export interface ChildServer {
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/** A server process that may not get as far as binding its ports (see `launchServer`). */
+export type LaunchedServer = Omit<ChildServer, "grpcPort" | "metricsPort">;
+
 /**
  * Starts `node dist/src/main.js` (built by the suite's global setup) with `env` on top of the
- * test's environment and ephemeral ports, and resolves once it logs that it is ready.
+ * test's environment and ephemeral ports, and resolves once it logs that it is ready (within
+ * `timeoutMs` for each of "listening" and "ready"). A server that does not get there is killed.
  */
-export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+export async function spawnServer(
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+): Promise<ChildServer> {
+  const launched = launchServer(env);
+  let listening: Record<string, unknown>;
+  try {
+    listening = await launched.waitForLog("listening", timeoutMs);
+    await launched.waitForLog("ready", timeoutMs);
+  } catch (err) {
+    launched.process.kill("SIGKILL");
+    await launched.exited;
+    throw err;
+  }
+  return {
+    ...launched,
+    grpcPort: Number(listening.grpcPort),
+    metricsPort: Number(listening.metricsPort),
+  };
+}
+
+/**
+ * Starts the server like `spawnServer` but returns at once, for tests of a server that must fail
+ * at start-up. An `undefined` in `env` removes that variable from the child's environment.
+ */
+export function launchServer(env: Record<string, string | undefined>): LaunchedServer {
   const child = spawn(process.execPath, ["dist/src/main.js"], {
     env: {
       ...process.env,
@@ -67,14 +96,5 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       void exited.then(() => reject(new Error(`server exited before logging "${msg}"`)));
     });
   };
-  const listening = await waitForLog("listening");
-  await waitForLog("ready");
-  return {
-    grpcPort: Number(listening.grpcPort),
-    metricsPort: Number(listening.metricsPort),
-    process: child,
-    logs,
-    exited,
-    waitForLog,
-  };
+  return { process: child, logs, exited, waitForLog };
 }

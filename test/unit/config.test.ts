@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
 
 /** Runs loadConfig expecting it to fail, and returns the ConfigError it threw. */
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -336,6 +337,42 @@ describe("loadConfig", () => {
     ["GRPC_HOST", ""],
   ])("rejects %s=%j", (name, value) => {
     expect(configErrorOf({ [name]: value }).message).toContain(name);
+  });
+
+  describe("shutdown budget", () => {
+    const worstCaseOf = (env: NodeJS.ProcessEnv) => {
+      const c = loadConfig(env);
+      return shutdownWorstCaseMs({ ...c.shutdown, breakerTimeoutMs: c.breaker.timeoutMs });
+    };
+
+    it("fits the defaults into the default SHUTDOWN_BUDGET_MS", () => {
+      expect(worstCaseOf({})).toBeLessThanOrEqual(40_000);
+    });
+
+    it("refuses timings whose worst case exceeds SHUTDOWN_BUDGET_MS, naming each term", () => {
+      // 5 s + 20 s + 1 s + 10 s + 1 s = 37 s: fits 40 s, not 35 s.
+      const message = configErrorOf({ SHUTDOWN_BUDGET_MS: "35000" }).message;
+      for (const name of [
+        "SHUTDOWN_BUDGET_MS",
+        "SHUTDOWN_GRACE_MS",
+        "SHUTDOWN_DEADLINE_MS",
+        "BREAKER_TIMEOUT_MS",
+      ]) {
+        expect(message).toContain(name);
+      }
+      expect(message).toContain("37000");
+      expect(configErrorOf({ SHUTDOWN_DEADLINE_MS: "24000" }).message).toContain(
+        "SHUTDOWN_DEADLINE_MS",
+      );
+      expect(configErrorOf({ BREAKER_TIMEOUT_MS: "14000" }).message).toContain(
+        "BREAKER_TIMEOUT_MS",
+      );
+    });
+
+    it("accepts a worst case exactly at the budget", () => {
+      expect(worstCaseOf({ SHUTDOWN_BUDGET_MS: "37000" })).toBe(37_000);
+      expect(worstCaseOf({ SHUTDOWN_DEADLINE_MS: "23000" })).toBe(40_000);
+    });
   });
 
   it("returns a deeply frozen object", () => {

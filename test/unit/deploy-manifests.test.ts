@@ -3,16 +3,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { loadConfig } from "../../src/config.js";
 import { HEALTH_SERVICES } from "../../src/health/health-model.js";
+import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
 
 /**
  * The grpc.health.v1 service names the server answers, taken from the server itself: a probe
  * naming anything else would get NOT_FOUND and fail forever.
  */
 const SERVED_HEALTH_SERVICES: readonly string[] = Object.values(HEALTH_SERVICES);
-
-/** Time left after SHUTDOWN_DEADLINE_MS for closing the gRPC server and pools, and exiting. */
-const CLOSE_MARGIN_MS = 5000;
 
 const K8S_DIR = fileURLToPath(new URL("../../deploy/k8s/", import.meta.url));
 
@@ -274,10 +273,20 @@ describe("deploy/k8s manifests", () => {
   });
 
   it("lets the server finish its shutdown sequence before the kubelet's SIGKILL", () => {
-    const sequenceMs =
-      preStopMs(server) + envInt("SHUTDOWN_GRACE_MS") + envInt("SHUTDOWN_DEADLINE_MS");
-    const graceMs = (podSpec.terminationGracePeriodSeconds ?? 30) * 1000;
-    expect(graceMs).toBeGreaterThanOrEqual(sequenceMs + CLOSE_MARGIN_MS);
+    // The server's own config from the manifest's literal env (defaults for the rest), so the
+    // worst case counts every term stop() waits on, the breaker timeout included.
+    const literals = Object.fromEntries(
+      (server.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+    );
+    const config = loadConfig(literals);
+    const worstCaseMs = shutdownWorstCaseMs({
+      ...config.shutdown,
+      breakerTimeoutMs: config.breaker.timeoutMs,
+    });
+    const killAfterMs = (podSpec.terminationGracePeriodSeconds ?? 30) * 1000 - preStopMs(server);
+    expect(worstCaseMs).toBeLessThanOrEqual(killAfterMs);
+    // The budget the server checks its timings against is the one the kubelet enforces.
+    expect(envInt("SHUTDOWN_BUDGET_MS")).toBeLessThanOrEqual(killAfterMs);
   });
 
   it("points Prometheus at the metrics port, by annotation or ServiceMonitor", () => {
