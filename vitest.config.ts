@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
+    setupFiles: ["test/support/log-setup.ts"],
     // Budgets for a loaded machine (a PGlite start alone took over 60 s at load 20 on 2 cores);
     // tests assert conditions and counts, so a generous budget hides no failure.
     testTimeout: 120_000,

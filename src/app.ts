@@ -18,6 +18,7 @@ import { createGrpcTlsServer } from "./grpc/tls.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
 import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
+import { logDatabaseOutages } from "./health/outage-log.js";
 import { createIngestHandlers, type IngestDeps } from "./ingest/handler.js";
 import { createIngestService, type IngestService as Ingest } from "./ingest/service.js";
 import { packageVersion } from "./observability/build-info.js";
@@ -73,6 +74,7 @@ export function createApp(config: Config, logger: Logger): App {
   const monitors: Monitor[] = [];
 
   const health = createHealthModel(logger);
+  logDatabaseOutages(health, logger);
   const metrics = createMetrics(new Registry(), {
     maxTenantLabels: config.metrics.maxTenantLabels,
     maxSourceLabels: config.metrics.maxSourceLabels,

@@ -98,6 +98,17 @@ export class StreamLimitError extends Error {
   }
 }
 
+/**
+ * The client cancelled the call or let its deadline pass: no status reaches it any more. Only for
+ * the server's own bookkeeping (the log line, what is still written): nothing more is.
+ */
+export class CancelledByClientError extends Error {
+  override readonly name = "CancelledByClientError";
+  constructor() {
+    super("the client cancelled the call or its deadline passed");
+  }
+}
+
 /** The server has not finished starting (database not reached yet): UNAVAILABLE, retry. */
 export class NotReadyError extends Error {
   override readonly name = "NotReadyError";

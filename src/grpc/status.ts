@@ -1,7 +1,7 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Any, anyPack, DurationSchema } from "@bufbuild/protobuf/wkt";
-import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { type Deadline, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -12,6 +12,7 @@ import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/statu
 import {
   AuthenticationError,
   AuthThrottledError,
+  CancelledByClientError,
   DependencyUnavailableError,
   IdempotencyConflictError,
   MalformedMessageError,
@@ -96,6 +97,7 @@ export function toGrpcError(err: unknown): GrpcError {
       err.kind === "too_many_records" ? status.RESOURCE_EXHAUSTED : status.DEADLINE_EXCEEDED;
     return withDetails(code, err.message, [info]);
   }
+  if (err instanceof CancelledByClientError) return plain(status.CANCELLED, err.message);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 0);
   if (err instanceof NotReadyError) return unavailable(err.message, DB_RETRY_AFTER_MS);
   if (isTransientDbError(err)) {
@@ -146,4 +148,33 @@ function withDetails(code: status, message: string, details: Any[]): GrpcError {
   const statusProto = create(StatusSchema, { code, message, details });
   error.metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, statusProto)));
   return error;
+}
+
+/**
+ * A client that gives up at its deadline resets the call at about the moment the server's own
+ * deadline passes, a little before or after it (the server starts its clock when the headers
+ * arrive, and timers are coarse): a call ended this close to its deadline ended because of it.
+ */
+const DEADLINE_MARGIN_MS = 250;
+
+/**
+ * The code of a call the client ended (cancelled, went away, or let its deadline pass): no
+ * status reaches it, so this is for the log and the metrics, which must agree on it.
+ */
+export function clientEndCode(deadline: Deadline): status.CANCELLED | status.DEADLINE_EXCEEDED {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && at - DEADLINE_MARGIN_MS <= Date.now()
+    ? status.DEADLINE_EXCEEDED
+    : status.CANCELLED;
+}
+
+/**
+ * How the client ended a call, if it did (see `clientEndCode`); undefined while the call is still
+ * the server's to answer. Whatever the handler sends after that reaches nobody.
+ */
+export function endedByClient(call: {
+  readonly cancelled: boolean;
+  getDeadline(): Deadline;
+}): status.CANCELLED | status.DEADLINE_EXCEEDED | undefined {
+  return call.cancelled ? clientEndCode(call.getDeadline()) : undefined;
 }

@@ -33,6 +33,8 @@ export interface HealthModel {
   signals(): HealthSignals;
   /** Called with every status change (not with repeats). */
   onChange(listener: (service: HealthServiceName, status: ServingStatus) => void): void;
+  /** Called with the signals after every update that changed one of them. */
+  onSignals(listener: (signals: HealthSignals) => void): void;
 }
 
 function derive(s: HealthSignals): Record<HealthServiceName, ServingStatus> {
@@ -60,6 +62,7 @@ export function createHealthModel(logger: Logger): HealthModel {
   };
   let statuses = derive(signals);
   const listeners: ((service: HealthServiceName, status: ServingStatus) => void)[] = [];
+  const signalListeners: ((signals: HealthSignals) => void)[] = [];
 
   return {
     update(patch) {
@@ -78,7 +81,9 @@ export function createHealthModel(logger: Logger): HealthModel {
         ) {
           logger.info(
             {
-              service,
+              // Not `service`: the root logger binds that key to the service's own name, and a
+              // line naming a key twice is rejected by strict log pipelines.
+              probe: service,
               from: statuses[service],
               to: nextStatuses[service],
               signals: Object.fromEntries(changedSignals),
@@ -89,11 +94,15 @@ export function createHealthModel(logger: Logger): HealthModel {
         for (const listener of listeners) listener(service, nextStatuses[service]);
       }
       statuses = nextStatuses;
+      if (changedSignals.length > 0) for (const listener of signalListeners) listener(signals);
     },
     status: (service) => statuses[service],
     signals: () => signals,
     onChange(listener) {
       listeners.push(listener);
+    },
+    onSignals(listener) {
+      signalListeners.push(listener);
     },
   };
 }

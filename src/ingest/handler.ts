@@ -12,14 +12,17 @@ import type {
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import {
+  CancelledByClientError,
   MalformedMessageError,
   NotReadyError,
   ShuttingDownError,
   StreamLimitError,
+  type StreamProgress,
 } from "../errors.js";
 import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
-import { toGrpcError } from "../grpc/status.js";
+import { endedByClient, toGrpcError } from "../grpc/status.js";
 import type { Logger } from "../observability/logger.js";
+import { logCallEnd } from "./call-log.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
 import {
   readAuthorization,
@@ -27,6 +30,7 @@ import {
   readIdempotencyKey,
   unaryIdempotencyKey,
 } from "./metadata.js";
+import type { StreamSession } from "./model.js";
 import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
 
@@ -93,14 +97,23 @@ export function createIngestHandlers(options: {
         saleBytesOf(request.bytes),
       );
       callback(null, toIngestResponse(result));
-      logger.info(
-        { method: "Ingest", tenant, code: "OK", outcome: result.outcome, ms: elapsed(started) },
-        "call",
+      // The sale is stored either way; the line says whether the client heard about it.
+      const ended = endedByClient(call);
+      logCallEnd(
+        logger,
+        ended ?? status.OK,
+        { method: "Ingest", tenant, outcome: result.outcome, ms: elapsed(started) },
+        ended === undefined ? undefined : new CancelledByClientError(),
       );
     } catch (err) {
       const error = toGrpcError(err);
       callback(error);
-      logCallError(logger, err, error.code, { method: "Ingest", tenant, ms: elapsed(started) });
+      logCallEnd(
+        logger,
+        endedByClient(call) ?? error.code,
+        { method: "Ingest", tenant, ms: elapsed(started) },
+        err,
+      );
     }
   };
 
@@ -110,10 +123,10 @@ export function createIngestHandlers(options: {
   ): Promise<void> => {
     const started = performance.now();
     let tenant: string | undefined;
-    let progress: (() => object) | undefined;
+    let session: StreamSession | undefined;
     openStreams.add(call);
     // A client that vanishes without half-closing would leave the read loop waiting forever;
-    // destroying the stream ends the loop, and nothing unacknowledged is reported as stored.
+    // destroying the stream ends the loop, and the check after it writes nothing more.
     call.on("cancelled", () => call.destroy());
     let code = status.OK;
     let counted: string | undefined;
@@ -135,70 +148,89 @@ export function createIngestHandlers(options: {
       }
       streamsPerTenant.set(tenant, open + 1);
       counted = tenant;
-      const session = service.openStream(principal.tenantId, readIdempotencyKey(call.metadata));
-      progress = () => session.progress();
+      const stream = service.openStream(principal.tenantId, readIdempotencyKey(call.metadata));
+      session = stream;
       // Ending the request stream with an error ends the read loop below with that error.
       tooLong = setTimeout(() => {
         call.destroy(
           new StreamLimitError(
             "too_long",
             `stream open longer than ${streams.maxDurationMs} ms`,
-            session.progress(),
+            stream.progress(),
           ),
         );
       }, streams.maxDurationMs);
-      // Idle means the client is silent while the server is ready to read: the timer restarts
-      // after every record is handled, so time spent waiting on the database never counts.
-      idle = setTimeout(() => {
+      // Idle means the client is silent while the server is ready to read. The timer restarts
+      // after every record; while the server itself waits (a batch on the database, the tenant's
+      // budget) it is stopped, since reading is paused and the client's messages queue up
+      // unread: a slow database must not end a busy client's stream as idle.
+      const onIdle = () => {
         call.destroy(
           new StreamLimitError(
             "idle",
             `no message for ${streams.idleTimeoutMs} ms`,
-            session.progress(),
+            stream.progress(),
           ),
         );
-      }, streams.idleTimeoutMs);
+      };
+      idle = setTimeout(onIdle, streams.idleTimeoutMs);
       for await (const message of call as AsyncIterable<Request>) {
-        if (message instanceof DecodeFailure) {
-          await session.addMalformed("message could not be decoded");
+        const wait =
+          message instanceof DecodeFailure
+            ? stream.addMalformed("message could not be decoded")
+            : stream.add(
+                message.message.sale,
+                saleBytesOf(message.bytes),
+                message.message.idempotencyKey,
+              );
+        if (wait) {
+          // A cleared timer cannot be refreshed: a new one starts once the server reads again.
+          clearTimeout(idle);
+          await wait;
+          idle = setTimeout(onIdle, streams.idleTimeoutMs);
         } else {
-          const wait = session.add(
-            message.message.sale,
-            saleBytesOf(message.bytes),
-            message.message.idempotencyKey,
-          );
-          if (wait) await wait;
+          idle.refresh();
         }
-        idle.refresh();
       }
       clearTimeout(idle);
-      const summary = await session.finish();
+      // A client that resets the stream ends the read loop as if it had half-closed (grpc-js
+      // reports the end of the request first, the cancel shortly after): look once the pending
+      // events have run, so what it will never hear acknowledged is usually not written. If the
+      // cancel comes later still, the rest is committed (harmless: every row is keyed) and the
+      // line below says CANCELLED with those counts.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (endedByClient(call) !== undefined) throw new CancelledByClientError();
+      const summary = await stream.finish();
       callback(null, toIngestStreamResponse(summary));
-      logger.info(
-        {
-          method: "IngestStream",
-          tenant,
-          code: "OK",
-          received: summary.received,
-          accepted: summary.accepted,
-          duplicate: summary.duplicate,
-          rejected: summary.rejected,
-          ms: elapsed(started),
-        },
-        "call",
+      // The client may have left while the last batches committed: they are stored, unheard.
+      const ended = endedByClient(call);
+      code = ended ?? status.OK;
+      logCallEnd(
+        logger,
+        code,
+        { method: "IngestStream", tenant, ...counts(summary), ms: elapsed(started) },
+        ended === undefined ? undefined : new CancelledByClientError(),
       );
     } catch (err) {
-      const error = call.cancelled
-        ? { ...toGrpcError(err), code: status.CANCELLED, details: "cancelled by client" }
+      const ended = endedByClient(call);
+      const error = ended
+        ? { ...toGrpcError(err), code: ended, details: "ended by the client" }
         : toGrpcError(err);
       code = error.code;
       callback(error);
-      logCallError(logger, err, error.code, {
-        method: "IngestStream",
-        tenant,
-        ms: elapsed(started),
-        ...progress?.(),
-      });
+      // Logged once the batches in flight have settled, so the counts are what is committed.
+      const committed = await session?.settled();
+      logCallEnd(
+        logger,
+        code,
+        {
+          method: "IngestStream",
+          tenant,
+          ...(committed && counts(committed)),
+          ms: elapsed(started),
+        },
+        err,
+      );
     } finally {
       clearTimeout(tooLong);
       clearTimeout(idle);
@@ -226,17 +258,12 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-function logCallError(logger: Logger, err: unknown, code: status, fields: object): void {
-  const line = { ...fields, code: status[code] };
-  if (
-    code === status.INTERNAL ||
-    (code === status.UNAVAILABLE &&
-      !(err instanceof NotReadyError) &&
-      !(err instanceof ShuttingDownError))
-  ) {
-    // The cause (a driver error, a bug) is for operators only; the client got a safe message.
-    logger.error({ ...line, err }, "call failed");
-  } else {
-    logger.info({ ...line, reason: err instanceof Error ? err.message : String(err) }, "call");
-  }
+/** A stream's counts for its log line. */
+function counts(c: StreamProgress) {
+  return {
+    received: c.received,
+    accepted: c.accepted,
+    duplicate: c.duplicate,
+    rejected: c.rejected,
+  };
 }

@@ -50,8 +50,14 @@ export interface StreamSession {
   addMalformed(message: string): Promise<void>;
   /** Commits what is buffered and reports the totals. Nothing is acknowledged before this. */
   finish(): Promise<StreamSummary>;
-  /** Counters so far (for logs when the stream fails midway). */
+  /** Counters so far; `accepted` and `duplicate` may still grow while batches are in flight. */
   progress(): Omit<StreamSummary, "rejections" | "idempotencyKey">;
+  /**
+   * For a stream that ends without `finish` (failed, cancelled): writes nothing more, waits for
+   * the batches already in flight (their failures ignored: the call is failing anyway) and
+   * returns the counters, whose `accepted` and `duplicate` are then exactly what is committed.
+   */
+  settled(): Promise<Omit<StreamSummary, "rejections" | "idempotencyKey">>;
 }
 
 /** At most this many rejections are listed in a stream's answer; the rest are only counted. */

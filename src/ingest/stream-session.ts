@@ -175,6 +175,11 @@ export class Session implements StreamSession {
     };
   }
 
+  async settled() {
+    await this.settle();
+    return this.progress();
+  }
+
   progress() {
     return {
       received: this.received,

@@ -4,9 +4,9 @@ import {
   ServerInterceptingCall,
   type ServerInterceptor,
   ServerListenerBuilder,
-  status,
+  type status,
 } from "@grpc/grpc-js";
-import { ALL_STATUS_CODES, statusName } from "../grpc/status.js";
+import { ALL_STATUS_CODES, clientEndCode, statusName } from "../grpc/status.js";
 import type { Metrics } from "./metrics.js";
 
 function grpcType(requestStream: boolean, responseStream: boolean): string {
@@ -53,7 +53,8 @@ const RECEIVED_INSTALMENT = 100;
 /**
  * A grpc-js server interceptor that records go-grpc-prometheus's server metrics for every call:
  * started, messages received and sent, handled (by code) and handling time. A call the client
- * cancels is counted as CANCELLED, since no status is ever sent for it.
+ * cancels is counted as CANCELLED, since no status is ever sent for it (DEADLINE_EXCEEDED when it
+ * gave up at its deadline), as the handler's log line says.
  */
 export function grpcMetricsInterceptor(metrics: Metrics): ServerInterceptor {
   return (method, call) => {
@@ -86,7 +87,7 @@ export function grpcMetricsInterceptor(metrics: Metrics): ServerInterceptor {
         if (finished || received >= RECEIVED_INSTALMENT) addReceived();
         next(message);
       })
-      .withOnCancel(() => finish(status.CANCELLED))
+      .withOnCancel(() => finish(clientEndCode(call.getDeadline())))
       .build();
     const responder = new ResponderBuilder()
       .withStart((next) => next(listener))

@@ -6,6 +6,10 @@ export type { Logger } from "pino";
  * Creates the service's structured JSON logger. Headers that carry secrets are redacted as a
  * second line of defence; the code never logs keys, sale contents or customer data in the first
  * place.
+ *
+ * Every line carries `level`, `time`, `msg` and `service` (bound here); a log call or child logger
+ * must not pass those names again, since pino writes a repeated key twice and strict log
+ * pipelines (Elasticsearch) reject such a line. The tests hold every line to that.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(

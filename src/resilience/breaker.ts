@@ -59,7 +59,9 @@ export function createDbBreaker(options: BreakerOptions, logger: Logger): DbBrea
   const listeners: ((state: BreakerState) => void)[] = [];
   const transition = (state: BreakerState) => {
     if (state === current) return;
-    logger.warn({ breaker: "database", from: current, to: state }, "circuit breaker transition");
+    // Debug: during an outage the breaker retries and reopens every resetTimeoutMs; the outage
+    // itself is logged once (health/outage-log.ts) and transitions are counted in metrics.
+    logger.debug({ breaker: "database", from: current, to: state }, "circuit breaker transition");
     current = state;
     for (const l of listeners) l(state);
   };

@@ -7,8 +7,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { IngestRequestSchema, IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { makeSale } from "../support/fixtures.js";
+import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
 
 const root = mkdtempSync(join(tmpdir(), "pos-ingest-embedded-"));
@@ -19,7 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Starts the app as `npm start` would with no DATABASE_URL, capturing its JSON log lines. */
 async function startEmbedded() {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger("info", { write: (line: string) => lines.push(JSON.parse(line)) });
+  const logger = testLogger({ level: "info", onLine: (line) => lines.push(line) });
   const config = testConfig({
     database: { kind: "pglite", dataDir },
     auth: { ...testConfig().auth, devKeyOnEmpty: true },

@@ -6,12 +6,12 @@ import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { HEALTH_SERVICES } from "../../src/health/health-model.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { eventually, type HealthProbe, healthProbe } from "../support/health-client.js";
+import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
       health: { dbPingIntervalMs: 100, dbPingTimeoutMs: 300, maxEventLoopDelayMs: 5000 },
       shutdown: { graceMs: 800, deadlineMs: 2000 },
     }),
-    createLogger("silent"),
+    testLogger(),
   );
   started = app.start();
   ({ grpcPort, metricsPort } = await app.listening);

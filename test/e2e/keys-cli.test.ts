@@ -5,9 +5,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
+import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
 
 const run = promisify(execFile);
@@ -30,7 +30,7 @@ beforeAll(async () => {
       database: { kind: "postgres", url: db.url, poolMax: 4 },
       auth: { ...testConfig().auth, cacheTtlSeconds: 0, devKeyOnEmpty: true },
     }),
-    createLogger("silent"),
+    testLogger(),
   );
   port = (await app.start()).grpcPort;
 });

@@ -3,8 +3,8 @@ import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { makeSale } from "../support/fixtures.js";
+import { testLogger } from "../support/log-lines.js";
 import { sampleValue } from "../support/prometheus-text.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 
@@ -251,8 +251,8 @@ describe("/metrics", () => {
 
 describe("two apps in one process", () => {
   it("keep separate registries: no duplicate registration, no shared counts", async () => {
-    const a = createApp(testConfig(), createLogger("silent"));
-    const b = createApp(testConfig(), createLogger("silent"));
+    const a = createApp(testConfig(), testLogger());
+    const b = createApp(testConfig(), testLogger());
     try {
       expect(a.metrics.registry).not.toBe(b.metrics.registry);
       a.metrics.ingestDedup.inc({ tenant: "t", source: "s" }, 3);

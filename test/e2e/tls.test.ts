@@ -7,10 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
 import type { Config } from "../../src/config.js";
-import { createLogger } from "../../src/observability/logger.js";
 import { type Authority, createTestPki, type Issued, type TestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
 import { eventually } from "../support/health-client.js";
+import { testLogger } from "../support/log-lines.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 
 /** Long enough for a handshake on a busy CI box, short enough that a hang fails the test fast. */
@@ -188,7 +188,7 @@ describe("certificate reload without restart", () => {
     server = await startTestServer({
       database: "pglite",
       config: { tls: { ...served, clientCaFile: undefined, reloadIntervalMs: RELOAD_MS } },
-      logger: createLogger("warn", { write: (line: string) => warnings.push(JSON.parse(line)) }),
+      logger: testLogger({ level: "warn", onLine: (line) => warnings.push(line) }),
     });
   });
   afterAll(async () => {
@@ -253,7 +253,7 @@ describe("certificate reload without restart", () => {
 
 describe("unusable TLS files stop start-up", () => {
   async function startFails(tls: Config["tls"], expected: RegExp): Promise<void> {
-    const app = createApp(testConfig({ tls }), createLogger("silent"));
+    const app = createApp(testConfig({ tls }), testLogger());
     try {
       await expect(app.start()).rejects.toThrow(expected);
     } finally {

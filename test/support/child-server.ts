@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { readLogLine } from "./log-lines.js";
 
 /** The compiled server running as a separate process, as production runs it. */
 export interface ChildServer {
@@ -64,12 +65,9 @@ export function launchServer(env: Record<string, string | undefined>): LaunchedS
   const logs: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    // The server prints nothing but log lines on stdout, each held to strict JSON.
+    const line = readLogLine(text, "child server");
+    if (!line) return;
     logs.push(line);
     for (const w of waiters.filter((w) => w.msg === line.msg)) {
       waiters.splice(waiters.indexOf(w), 1);

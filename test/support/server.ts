@@ -7,10 +7,11 @@ import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import type { Config } from "../../src/config.js";
-import { createLogger, type Logger } from "../../src/observability/logger.js";
+import type { Logger } from "../../src/observability/logger.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import { testLogger } from "./log-lines.js";
 
 /** A config literal with test-friendly defaults: ephemeral port, quiet logs. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -87,6 +88,7 @@ export async function startTestServer(
   options: {
     database?: "postgres" | "pglite";
     config?: Partial<Config>;
+    /** Defaults to `testLogger()`: every line is checked, none is printed. */
     logger?: Logger;
     /** Postgres only: the server reaches the database through this port (a test's TCP proxy). */
     viaPort?: number;
@@ -115,7 +117,7 @@ export async function startTestServer(
   const globex = (await createApiKey(setup.db, "globex")).token;
   await setup.close();
 
-  const app = createApp(config, options.logger ?? createLogger("silent"));
+  const app = createApp(config, options.logger ?? testLogger());
   const { grpcPort } = await app.start();
   const baseUrl = `http://127.0.0.1:${grpcPort}`;
   const transport = createGrpcTransport({ baseUrl });
