@@ -9,6 +9,7 @@ import {
 import type { Logger } from "../observability/logger.js";
 import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
 import { guardConnection, HTTP2_ERROR_NAMES } from "./connection-guard.js";
+import type { ConnectionPeers } from "./connection-peer.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
@@ -102,6 +103,8 @@ export function listenGuarded(
   host: string,
   port: number,
   logger: Logger,
+  /** Where each connection's address is kept for the calls on it (`call.getPeer()` cannot see it). */
+  peers: ConnectionPeers,
   /** Makes the listening server; plaintext TCP unless given (TLS: `createGrpcTlsServer`). */
   createListener: (onConnection: (socket: Socket) => void) => NetServer = createServer,
 ): Promise<GuardedPort> {
@@ -110,29 +113,33 @@ export function listenGuarded(
   const listener = createListener((socket) => {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     let idleResets = 0;
-    injector.injectConnection(
-      guardConnection(socket, {
-        onIdleStreamReset(stream, code) {
-          idleResets++;
-          logger.debug(
-            { peer, stream, http2Error: HTTP2_ERROR_NAMES[code] ?? code },
-            "dropped RST_STREAM for a stream the client never opened",
-          );
-        },
-        onGoaway(code, lastStreamId, debug) {
-          const fields = {
-            peer,
-            http2Error: HTTP2_ERROR_NAMES[code] ?? code,
-            lastStreamId,
-            idleResetsDropped: idleResets,
-            ...(debug && { reason: debug }),
-          };
-          // NO_ERROR is a planned close (connection age, shutdown); anything else cuts off every
-          // call on the connection, which operators must be able to see.
-          if (code === 0) logger.debug(fields, "server closed the connection");
-          else logger.warn(fields, "server tore down a connection");
-        },
-      }),
+    // The guard hands the client's bytes on in the context it was made in, so every call on the
+    // connection sees the connection's address.
+    peers.within(peer, () =>
+      injector.injectConnection(
+        guardConnection(socket, {
+          onIdleStreamReset(stream, code) {
+            idleResets++;
+            logger.debug(
+              { peer, stream, http2Error: HTTP2_ERROR_NAMES[code] ?? code },
+              "dropped RST_STREAM for a stream the client never opened",
+            );
+          },
+          onGoaway(code, lastStreamId, debug) {
+            const fields = {
+              peer,
+              http2Error: HTTP2_ERROR_NAMES[code] ?? code,
+              lastStreamId,
+              idleResetsDropped: idleResets,
+              ...(debug && { reason: debug }),
+            };
+            // NO_ERROR is a planned close (connection age, shutdown); anything else cuts off every
+            // call on the connection, which operators must be able to see.
+            if (code === 0) logger.debug(fields, "server closed the connection");
+            else logger.warn(fields, "server tore down a connection");
+          },
+        }),
+      ),
     );
   });
   return new Promise((resolve, reject) => {

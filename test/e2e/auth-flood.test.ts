@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { IngestRequestSchema, IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { mintApiKey } from "../../src/auth/api-key.js";
 import { failure } from "../support/calls.js";
 import { makeSale } from "../support/fixtures.js";
@@ -231,5 +233,42 @@ describe("behind a trusted proxy", () => {
     expect((await call("198.51.100.7")).code).toBe(Code.ResourceExhausted);
     // Another client behind the same proxy still gets its keys looked up.
     expect((await call("198.51.100.8")).code).toBe(Code.Unauthenticated);
+  });
+});
+
+describe("each client's own address", () => {
+  let budgeted: TestServer;
+  beforeAll(async () => {
+    budgeted = await startTestServer({
+      database: "postgres",
+      config: { auth: { ...testConfig().auth, peerFailureBurst: 2, peerFailuresPerMinute: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await budgeted?.stop();
+  });
+
+  /** A client whose connections come from `localAddress` (any 127.x address is this machine). */
+  function clientFrom(localAddress: string) {
+    return createClient(
+      IngestService,
+      createGrpcTransport({
+        baseUrl: budgeted.baseUrl,
+        nodeOptions: {
+          createConnection: () => connect({ host: "127.0.0.1", port: budgeted.port, localAddress }),
+        },
+      }),
+    );
+  }
+
+  it("spends the budget of the address a connection comes from, not one shared by all", async () => {
+    // Connections reach grpc-js through the frame guard, where grpc-js itself sees no address:
+    // without the address carried to the calls, both clients below would share one budget.
+    const call = (client: ReturnType<typeof clientFrom>) =>
+      failure(client.ingest({ sale: makeSale() }, auth(mintApiKey().token)));
+    const first = clientFrom("127.0.0.2");
+    for (let i = 0; i < 2; i++) expect((await call(first)).code).toBe(Code.Unauthenticated);
+    expect((await call(first)).code).toBe(Code.ResourceExhausted);
+    expect((await call(clientFrom("127.0.0.3"))).code).toBe(Code.Unauthenticated);
   });
 });
