@@ -6,7 +6,6 @@ import { countActiveApiKeys } from "./auth/key-repository.js";
 import { createApiKey } from "./auth/key-service.js";
 import type { Config } from "./config.js";
 import { RateLimitedError } from "./errors.js";
-import { createConnectionPeers } from "./grpc/connection-peer.js";
 import {
   createGrpcServer,
   type GuardedPort,
@@ -107,11 +106,9 @@ export function createApp(config: Config, logger: Logger): App {
   const guard = <T>(operation: () => Promise<T>) => breaker.run(operation);
   let limiter: TenantRateLimiter | undefined;
 
-  const peers = createConnectionPeers();
   const handlers = createIngestHandlers({
     deps: () => deps,
     logger,
-    peerOf: peers.of,
     streams: {
       maxPerTenant: config.streams.maxPerTenant,
       maxDurationMs: config.streams.maxDurationMs,
@@ -264,7 +261,6 @@ export function createApp(config: Config, logger: Logger): App {
         config.grpc.host,
         config.grpc.port,
         logger,
-        peers,
         tls &&
           ((onConnection) =>
             createGrpcTlsServer(tls, onConnection, {

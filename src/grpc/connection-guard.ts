@@ -1,4 +1,3 @@
-import { AsyncResource } from "node:async_hooks";
 import { Duplex } from "node:stream";
 
 /** HTTP/2 frame types this guard looks at (RFC 9113 §6). */
@@ -50,10 +49,6 @@ export interface ConnectionGuardEvents {
  * nothing: the server never knew the call. Every other byte passes through unchanged, in order.
  *
  * The server's own frames are only read, to report a GOAWAY.
- *
- * The client's bytes are handed on in the async context `guardConnection` was called in, so what
- * the session does with them (every call on the connection) runs in it: the caller can keep the
- * connection's address there, which grpc-js cannot see through a Duplex (see connection-peer.ts).
  */
 export function guardConnection(socket: Duplex, events: ConnectionGuardEvents = {}): Duplex {
   const fromClient = new ClientFrameFilter(events);
@@ -65,6 +60,17 @@ export function guardConnection(socket: Duplex, events: ConnectionGuardEvents = 
     write(chunk: Buffer, _encoding, callback) {
       fromServer.read(chunk);
       socket.write(chunk, callback);
+    },
+    // The session corks and writes a burst of frames at once; handing them to the socket as one
+    // corked batch makes them one writev system call instead of one write each.
+    writev(chunks: { chunk: Buffer }[], callback) {
+      socket.cork();
+      chunks.forEach(({ chunk }, i) => {
+        fromServer.read(chunk);
+        if (i === chunks.length - 1) socket.write(chunk, callback);
+        else socket.write(chunk);
+      });
+      socket.uncork();
     },
     final(callback) {
       socket.end();
@@ -78,16 +84,13 @@ export function guardConnection(socket: Duplex, events: ConnectionGuardEvents = 
       callback(err);
     },
   });
-  socket.on(
-    "data",
-    AsyncResource.bind((chunk: Buffer) => {
-      // After the session ended its side nobody reads what arrives; it is not worth buffering.
-      if (guarded.writableEnded || guarded.destroyed) return;
-      let full = false;
-      for (const part of fromClient.filter(chunk)) full = !guarded.push(part) || full;
-      if (full) socket.pause();
-    }),
-  );
+  socket.on("data", (chunk: Buffer) => {
+    // After the session ended its side nobody reads what arrives; it is not worth buffering.
+    if (guarded.writableEnded || guarded.destroyed) return;
+    let full = false;
+    for (const part of fromClient.filter(chunk)) full = !guarded.push(part) || full;
+    if (full) socket.pause();
+  });
   socket.on("end", () => guarded.push(null));
   socket.on("error", (err) => guarded.destroy(err));
   socket.on("close", () => guarded.destroy());

@@ -9,7 +9,7 @@ import {
 import type { Logger } from "../observability/logger.js";
 import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
 import { guardConnection, HTTP2_ERROR_NAMES } from "./connection-guard.js";
-import type { ConnectionPeers } from "./connection-peer.js";
+import { carryPeer } from "./connection-peer.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
 
@@ -103,20 +103,19 @@ export function listenGuarded(
   host: string,
   port: number,
   logger: Logger,
-  /** Where each connection's address is kept for the calls on it (`call.getPeer()` cannot see it). */
-  peers: ConnectionPeers,
   /** Makes the listening server; plaintext TCP unless given (TLS: `createGrpcTlsServer`). */
   createListener: (onConnection: (socket: Socket) => void) => NetServer = createServer,
 ): Promise<GuardedPort> {
   // Connections arrive decrypted, so grpc-js serves them as plaintext HTTP/2.
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const listener = createListener((socket) => {
+    // Frames are written as the session produces them; Nagle's algorithm would hold a small
+    // answer back until the client's delayed ACK (tens of milliseconds per call).
+    socket.setNoDelay(true);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     let idleResets = 0;
-    // The guard hands the client's bytes on in the context it was made in, so every call on the
-    // connection sees the connection's address.
-    peers.within(peer, () =>
-      injector.injectConnection(
+    injector.injectConnection(
+      carryPeer(
         guardConnection(socket, {
           onIdleStreamReset(stream, code) {
             idleResets++;
@@ -139,6 +138,7 @@ export function listenGuarded(
             else logger.warn(fields, "server tore down a connection");
           },
         }),
+        socket,
       ),
     );
   });

@@ -58,8 +58,6 @@ export interface IngestHandlers {
 export function createIngestHandlers(options: {
   deps: () => IngestDeps | undefined;
   logger: Logger;
-  /** The client's address for a call (the per-address budget of failed authentications). */
-  peerOf: (call: { getPeer(): string }) => string;
   /** Bounds on streams: concurrent per tenant, total duration, silence between messages. */
   streams: { maxPerTenant: number; maxDurationMs: number; idleTimeoutMs: number };
   onStreamFinished?: (code: status, seconds: number) => void;
@@ -82,7 +80,7 @@ export function createIngestHandlers(options: {
     try {
       const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
-        peer: options.peerOf(call),
+        peer: call.getPeer(),
         forwardedFor: readForwardedFor(call.metadata),
       });
       tenant = principal.tenantId;
@@ -137,7 +135,7 @@ export function createIngestHandlers(options: {
     try {
       const { service, authenticator } = ready();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
-        peer: options.peerOf(call),
+        peer: call.getPeer(),
         forwardedFor: readForwardedFor(call.metadata),
       });
       tenant = principal.tenantId;
