@@ -212,10 +212,18 @@ export function createIngestHandlers(options: {
         ended === undefined ? undefined : new CancelledByClientError(),
       );
     } catch (err) {
+      // A bound the client broke answers with what is committed (ErrorInfo), and a timer can end
+      // the stream while batches are still on their way to the database: let them settle and
+      // report the counts as they then stand. Other failures answer at once (a shutdown's abort
+      // must not wait on a slow database); their log line waits instead.
+      let reported = err;
+      if (err instanceof StreamLimitError && err.progress && session) {
+        reported = new StreamLimitError(err.kind, err.message, await session.settled());
+      }
       const ended = endedByClient(call);
       const error = ended
-        ? { ...toGrpcError(err), code: ended, details: "ended by the client" }
-        : toGrpcError(err);
+        ? { ...toGrpcError(reported), code: ended, details: "ended by the client" }
+        : toGrpcError(reported);
       code = error.code;
       callback(error);
       // Logged once the batches in flight have settled, so the counts are what is committed.

@@ -1,9 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { failure } from "../support/calls.js";
+import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 import { startPostgresProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -85,5 +86,29 @@ describe("stream idle timeout", () => {
     } finally {
       proxy.setLatency(0);
     }
+  });
+
+  it("reports in the idle error what is committed, batches in flight included", async () => {
+    // One full batch goes to the slow database and is not waited for (a second may be in
+    // flight); the client then falls silent, so the idle bound ends the stream while the batch
+    // is still on its way. Its records are stored, and the counts the client gets must say so.
+    proxy.setLatency(400);
+    let err: ConnectError;
+    try {
+      err = await failure(
+        server.client().ingestStream(records(10, 0, 5_000), auth(server.keys.acme, "idle-count")),
+      );
+    } finally {
+      proxy.setLatency(0);
+    }
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    const info = err.findDetails(ErrorInfoSchema)[0];
+    expect(info?.reason).toBe("STREAM_IDLE");
+    const stored = await query<{ n: string }>(
+      server.databaseUrl as string,
+      "select count(*) as n from sales where starts_with(idempotency_key, 'idle-count/')",
+    );
+    expect(Number(stored[0]?.n)).toBe(10);
+    expect(info?.metadata.accepted).toBe("10");
   });
 });
