@@ -5,10 +5,11 @@ import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { failure } from "../support/calls.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually, healthProbe } from "../support/health-client.js";
+import { healthProbe } from "../support/health-client.js";
 import { sampleSum, sampleValue } from "../support/prometheus-text.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
 import { startPostgresProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { eventually } from "../support/wait.js";
 
 let proxy: TcpProxy;
 let server: TestServer;

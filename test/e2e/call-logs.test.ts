@@ -10,6 +10,7 @@ import { type LogLine, testLogger } from "../support/log-lines.js";
 import { rawClient } from "../support/raw-client.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 import { startPostgresProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { until } from "../support/wait.js";
 
 // What the per-call log lines say when a call does not end normally: the real outcome with what
 // was committed, at a level that matches whose problem it is, and a database outage told once.
@@ -41,18 +42,6 @@ afterAll(async () => {
   await server?.stop();
   await proxy?.close();
 });
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: () => string = () => "",
-  timeoutMs = 30_000,
-) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met in time ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Rows stored under a stream key (read directly, not through the proxy). */
 async function storedUnder(streamKey: string): Promise<number> {
@@ -241,7 +230,7 @@ describe("per-call log lines", () => {
           .filter((l) => l.msg === "circuit breaker transition" && l.to === "half_open");
         return failed >= 10 && retries.length >= 3;
       },
-      () => JSON.stringify({ failed, lines: logs.slice(from).slice(-5) }),
+      { what: () => JSON.stringify({ failed, lines: logs.slice(from).slice(-5) }) },
     );
     const stream = await failure(
       server.client().ingestStream(sending("outage", 10), auth(server.keys.acme, "outage")),

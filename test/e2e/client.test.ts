@@ -13,6 +13,7 @@ import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { startPostgresProxy, startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { until } from "../support/wait.js";
 
 let proxy: TcpProxy;
 let server: TestServer;
@@ -79,14 +80,6 @@ async function heal(): Promise<void> {
   await client().ingest(makeSale());
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function failureOf(call: Promise<unknown>): Promise<IngestError> {
   try {
     await call;
@@ -129,7 +122,7 @@ describe("client: ingest", () => {
     proxy.cut();
     const pending = c.ingest(sale);
     // Heal only once the client has been refused (and has retried) a few times.
-    await until(async () => retries.length >= 2, 60_000);
+    await until(async () => retries.length >= 2, { timeoutMs: 60_000 });
     proxy.heal();
     const result = await pending;
     expect(result.outcome).toBe("accepted");
@@ -206,7 +199,7 @@ describe("client: ingest", () => {
     try {
       const abort = new AbortController();
       const pending = failureOf(c.ingest(makeSale(), { signal: abort.signal }));
-      await until(async () => retried >= 1, 60_000);
+      await until(async () => retried >= 1, { timeoutMs: 60_000 });
       const aborted = performance.now();
       abort.abort();
       const err = await pending;

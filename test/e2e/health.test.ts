@@ -10,10 +10,11 @@ import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually, type HealthProbe, healthProbe } from "../support/health-client.js";
+import { type HealthProbe, healthProbe } from "../support/health-client.js";
 import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { eventually } from "../support/wait.js";
 
 let db: TestDatabase;
 let proxy: TcpProxy;

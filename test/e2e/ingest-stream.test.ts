@@ -11,10 +11,10 @@ import {
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually } from "../support/health-client.js";
 import { sampleSum } from "../support/prometheus-text.js";
 import { rawClient, rawClientStream, rawUnary } from "../support/raw-client.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
+import { eventually } from "../support/wait.js";
 
 let server: TestServer;
 

@@ -10,10 +10,10 @@ import { createDatabase } from "../../src/storage/database.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually } from "../support/health-client.js";
 import { sampleValue } from "../support/prometheus-text.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { eventually } from "../support/wait.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const redis = new URL(REDIS_URL);

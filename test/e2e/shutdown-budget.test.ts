@@ -5,8 +5,8 @@ import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
 import { failure } from "../support/calls.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually } from "../support/health-client.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
+import { eventually } from "../support/wait.js";
 
 const breaker = {
   timeoutMs: 300,

@@ -9,9 +9,9 @@ import { createApp } from "../../src/app.js";
 import type { Config } from "../../src/config.js";
 import { type Authority, createTestPki, type Issued, type TestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
-import { eventually } from "../support/health-client.js";
 import { testLogger } from "../support/log-lines.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
+import { eventually } from "../support/wait.js";
 
 /** Long enough for a handshake on a busy CI box, short enough that a hang fails the test fast. */
 const CALL_TIMEOUT_MS = 5_000;

@@ -44,18 +44,3 @@ export function healthProbe(port: number): HealthProbe {
     close: () => client.close(),
   };
 }
-
-/** Polls until `read` returns `expected` or `timeoutMs` passes; returns the last value read. */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  expected: T,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (value !== expected && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  return value;
-}

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until } from "./wait.js";
 
 /** One sample of an instant query's vector result. */
 export interface PromSample {
@@ -85,14 +86,17 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
   };
 
   try {
-    await waitFor("Prometheus has scraped the target", 60_000, async () => {
-      if (spawnError) throw new Error(`prometheus not started: ${spawnError.message}`);
-      if (child.exitCode !== null) throw new Error(`prometheus exited:\n${output}`);
-      const data = (await api("/api/v1/targets").catch(() => undefined)) as
-        | { activeTargets: Array<{ health: string }> }
-        | undefined;
-      return data?.activeTargets[0]?.health === "up";
-    });
+    await until(
+      async () => {
+        if (spawnError) throw new Error(`prometheus not started: ${spawnError.message}`);
+        if (child.exitCode !== null) throw new Error(`prometheus exited:\n${output}`);
+        const data = (await api("/api/v1/targets").catch(() => undefined)) as
+          | { activeTargets: Array<{ health: string }> }
+          | undefined;
+        return data?.activeTargets[0]?.health === "up";
+      },
+      { timeoutMs: 60_000, everyMs: 100, what: "Prometheus has scraped the target" },
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -119,23 +123,18 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
  */
 export async function scrapeAfter(prometheus: PrometheusServer, afterMs: number): Promise<string> {
   let raw = "";
-  await waitFor("a scrape after the traffic", 60_000, async () => {
-    const latest = await prometheus.queryOne(`timestamp(up{job="${JOB}"})`);
-    if (!latest || latest.value * 1000 <= afterMs) return false;
-    // A failed scrape (a loaded machine can time one out) stores no samples: wait for a good one.
-    if ((await prometheus.queryOne(`up{job="${JOB}"}`, latest.raw))?.value !== 1) return false;
-    raw = latest.raw;
-    return true;
-  });
+  await until(
+    async () => {
+      const latest = await prometheus.queryOne(`timestamp(up{job="${JOB}"})`);
+      if (!latest || latest.value * 1000 <= afterMs) return false;
+      // A failed scrape (a loaded machine can time one out) stores no samples: wait for a good one.
+      if ((await prometheus.queryOne(`up{job="${JOB}"}`, latest.raw))?.value !== 1) return false;
+      raw = latest.raw;
+      return true;
+    },
+    { timeoutMs: 60_000, everyMs: 100, what: "a scrape after the traffic" },
+  );
   return raw;
-}
-
-async function waitFor(what: string, timeoutMs: number, ok: () => Promise<boolean>) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function freePort(): Promise<number> {
