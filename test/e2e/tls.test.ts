@@ -1,11 +1,14 @@
 import { copyFileSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect as tlsConnect } from "node:tls";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
+import { mintApiKey } from "../../src/auth/api-key.js";
 import type { Config } from "../../src/config.js";
 import { type Authority, createTestPki, type Issued, type TestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
@@ -103,10 +106,56 @@ describe("server TLS", () => {
   beforeAll(async () => {
     ca = pki.authority("server-tls");
     const cert = pki.issue(ca, "server-tls-localhost", "server");
-    server = await startTestServer({ database: "pglite", config: { tls: tlsConfig(cert) } });
+    server = await startTestServer({
+      database: "pglite",
+      config: {
+        tls: tlsConfig(cert),
+        // One failed lookup per address, so the test below sees whose budget a call spends.
+        auth: { ...testConfig().auth, peerFailureBurst: 1, peerFailuresPerMinute: 1 },
+      },
+    });
   });
   afterAll(async () => {
     await server?.stop();
+  });
+
+  it("a call sees the address its TLS connection comes from", async () => {
+    // TLS ends in the server's own listener, in front of the frame guard: the client's address
+    // must still reach the call, or every client would share one failed-authentication budget.
+    const from = (localAddress: string) => {
+      const session = new Http2SessionManager(
+        `https://localhost:${server.port}`,
+        {},
+        {
+          createConnection: () =>
+            tlsConnect({
+              socket: netConnect({ host: "127.0.0.1", port: server.port, localAddress }),
+              servername: "localhost",
+              ca: [ca.cert],
+              ALPNProtocols: ["h2"],
+            }),
+        },
+      );
+      opened.push(session);
+      return createClient(
+        IngestService,
+        createGrpcTransport({
+          baseUrl: `https://localhost:${server.port}`,
+          sessionManager: session,
+        }),
+      );
+    };
+    const unknownKey = (client: Client<typeof IngestService>) =>
+      client
+        .ingest({ sale: makeSale() }, { ...auth(mintApiKey().token), timeoutMs: CALL_TIMEOUT_MS })
+        .then(
+          () => undefined,
+          (err: unknown) => ConnectError.from(err).code,
+        );
+    const first = from("127.0.0.2");
+    expect(await unknownKey(first)).toBe(Code.Unauthenticated);
+    expect(await unknownKey(first)).toBe(Code.ResourceExhausted);
+    expect(await unknownKey(from("127.0.0.3"))).toBe(Code.Unauthenticated);
   });
 
   it("a client that trusts the CA ingests a sale", async () => {
