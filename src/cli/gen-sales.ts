@@ -3,6 +3,7 @@ import { createWriteStream } from "node:fs";
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { lineAmountMinor } from "../contract/sale-rules.js";
 import { computedTotals, type SaleFormat } from "./sale-file.js";
 
 /** A small catalogue: a café-bakery-grocery chain, with weighed goods (quantity in kg). */
@@ -64,7 +65,7 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
       const quantityMilli = p.weighed
         ? BigInt(150 + Math.floor(random() * 1850))
         : BigInt(1 + Math.floor(random() * random() * 4)) * 1000n;
-      const amount = (p.price * quantityMilli + 500n) / 1000n;
+      const amount = lineAmountMinor({ quantityMilli, unitPriceMinor: p.price });
       const discountMinor = random() < 0.1 ? amount / 10n : 0n;
       const taxMinor = ((amount - discountMinor) * taxPermille + 500n) / 1000n;
       return {

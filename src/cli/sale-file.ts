@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { parse } from "csv-parse";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { type LineAmounts, totalsOf } from "../contract/sale-rules.js";
 import { readLines } from "./lines.js";
 
 /** The file formats `pos-ingest send` reads. */
@@ -250,29 +251,13 @@ function saleFromRows(rows: Row[]): Sale {
 
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Totals by the server's own formula, for files that carry only line items (and gen-sales). */
-export function computedTotals(
-  lines: {
-    quantityMilli: bigint;
-    unitPriceMinor: bigint;
-    discountMinor: bigint;
-    taxMinor: bigint;
-  }[],
-) {
-  let subtotalMinor = 0n;
-  let discountMinor = 0n;
-  let taxMinor = 0n;
-  for (const l of lines) {
-    // The server's formula (quantities and prices are never negative, or the sale is refused).
-    subtotalMinor += (l.unitPriceMinor * l.quantityMilli + 500n) / 1000n;
-    discountMinor += l.discountMinor;
-    taxMinor += l.taxMinor;
-  }
-  const totalMinor = subtotalMinor - discountMinor + taxMinor;
-  for (const v of [subtotalMinor, discountMinor, taxMinor, totalMinor]) {
+/** Totals by the server's own rules, for files that carry only line items (and gen-sales). */
+export function computedTotals(lines: LineAmounts[]) {
+  const totals = totalsOf(lines);
+  for (const v of Object.values(totals)) {
     if (v > INT64_MAX || v < -INT64_MAX) throw new Error("totals: amounts too large to add up");
   }
-  return { subtotalMinor, discountMinor, taxMinor, totalMinor };
+  return totals;
 }
 
 function integer(value: string, column: string): bigint {

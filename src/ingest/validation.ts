@@ -1,4 +1,5 @@
 import { type Sale, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { lineAmountMinor, totalMinorOf } from "../contract/sale-rules.js";
 import type { FieldViolation } from "../errors.js";
 
 /** The bounds a sale must respect; the configurable ones come from config. */
@@ -84,8 +85,7 @@ export function validateSale(
       const priceOk = v.range(`${at}.unit_price_minor`, item.unitPriceMinor, 0n, MAX_AMOUNT_MINOR);
       v.range(`${at}.tax_minor`, item.taxMinor, 0n, MAX_AMOUNT_MINOR);
       if (qtyOk && priceOk) {
-        // Round half up to whole minor units: quantities are in thousandths.
-        const extended = (item.unitPriceMinor * item.quantityMilli + 500n) / 1000n;
+        const extended = lineAmountMinor(item);
         v.range(`${at}.discount_minor`, item.discountMinor, 0n, extended, "the line's amount");
         subtotal += extended;
       }
@@ -116,12 +116,7 @@ export function validateSale(
     v.equal("sale.totals.subtotal_minor", t.subtotalMinor, subtotal, "the sum of the lines");
     v.equal("sale.totals.discount_minor", t.discountMinor, discount, "the sum of line discounts");
     v.equal("sale.totals.tax_minor", t.taxMinor, tax, "the sum of line taxes");
-    v.equal(
-      "sale.totals.total_minor",
-      t.totalMinor,
-      t.subtotalMinor - t.discountMinor + t.taxMinor,
-      "subtotal - discount + tax",
-    );
+    v.equal("sale.totals.total_minor", t.totalMinor, totalMinorOf(t), "subtotal - discount + tax");
     if (v.count === beforeAmounts) {
       v.equal("sale.payments", paid, t.totalMinor, "totals.total_minor");
     }

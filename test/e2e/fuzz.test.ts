@@ -15,6 +15,7 @@ import {
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { totalsOf } from "../../src/contract/sale-rules.js";
 import {
   CONTENT_KEY_PREFIX,
   fingerprintSale,
@@ -583,15 +584,8 @@ const edgeSale: fc.Arbitrary<Buffer> = fc
     email: fc.constantFrom("", "a@b", `${"x".repeat(250)}@b.io`),
   })
   .map((f) => {
-    let subtotal = 0n;
-    let discount = 0n;
-    let tax = 0n;
-    for (const l of f.lines) {
-      subtotal += (l.unitPriceMinor * l.quantityMilli + 500n) / 1000n;
-      discount += l.discountMinor;
-      tax += l.taxMinor;
-    }
-    const total = subtotal - discount + tax;
+    const totals = totalsOf(f.lines);
+    const total = totals.totalMinor;
     const payments = [];
     for (let left = total; left > 0n; left -= 10_000_000_000_000n) {
       payments.push({
@@ -612,12 +606,7 @@ const edgeSale: fc.Arbitrary<Buffer> = fc
         currency: f.currency,
         lineItems: f.lines,
         payments,
-        totals: {
-          subtotalMinor: subtotal,
-          discountMinor: discount,
-          taxMinor: tax,
-          totalMinor: total,
-        },
+        totals,
         customer: { customerId: f.saleId, name: f.locationId, email: f.email, phone: "+1 555" },
         attributes: f.attributes,
       }),

@@ -2,6 +2,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { totalsOf } from "../../src/contract/sale-rules.js";
 
 let counter = 0;
 
@@ -29,15 +30,15 @@ export function makeSale(overrides: Partial<MessageInitShape<typeof SaleSchema>>
       taxMinor: 24n,
     },
   ];
-  let subtotal = 0n;
-  let discount = 0n;
-  let tax = 0n;
-  for (const li of lineItems) {
-    subtotal += ((li.unitPriceMinor ?? 0n) * (li.quantityMilli ?? 0n) + 500n) / 1000n;
-    discount += li.discountMinor ?? 0n;
-    tax += li.taxMinor ?? 0n;
-  }
-  const total = subtotal - discount + tax;
+  const totals = totalsOf(
+    lineItems.map((li) => ({
+      quantityMilli: li.quantityMilli ?? 0n,
+      unitPriceMinor: li.unitPriceMinor ?? 0n,
+      discountMinor: li.discountMinor ?? 0n,
+      taxMinor: li.taxMinor ?? 0n,
+    })),
+  );
+  const total = totals.totalMinor;
   return create(SaleSchema, {
     saleId: `sale-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`,
     locationId: "store-7",
@@ -46,7 +47,7 @@ export function makeSale(overrides: Partial<MessageInitShape<typeof SaleSchema>>
     occurredAt: timestampFromDate(new Date(Date.now() - 60_000)),
     currency: "EUR",
     payments: total > 0n ? [{ tenderType: TenderType.CARD, amountMinor: total }] : [],
-    totals: { subtotalMinor: subtotal, discountMinor: discount, taxMinor: tax, totalMinor: total },
+    totals,
     attributes: { channel: "in-store" },
     ...overrides,
     lineItems,
