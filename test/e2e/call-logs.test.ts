@@ -77,7 +77,10 @@ async function countedAs(method: string, before: Record<string, number>): Promis
   return grown[0] as string;
 }
 
-/** `n` sales, then an end of the stream only when `end` resolves (never, by default). */
+/** A promise that never settles: a stream that waits on it never half-closes. */
+const never = new Promise<void>(() => {});
+
+/** `n` sales, then the end of the stream once `end` resolves (at once without it). */
 async function* sending(prefix: string, n: number, end?: Promise<void>) {
   yield* fixedSales(prefix, n);
   if (end) await end;
@@ -91,7 +94,7 @@ describe("per-call log lines", () => {
     proxy.setLatency(150);
     const abort = new AbortController();
     const call = failure(
-      server.client().ingestStream(sending("cancel-late", 1_800), {
+      server.client().ingestStream(sending("cancel-late", 1_800, never), {
         ...auth(server.keys.acme, "cancel-late"),
         signal: abort.signal,
       }),
@@ -166,8 +169,10 @@ describe("per-call log lines", () => {
     const before = await handled("IngestStream");
     proxy.setLatency(150);
     try {
+      // The client never half-closes: only a deadline can end this call, however fast the
+      // database is (ending after the last sale let a quick machine finish within it).
       const err = await failure(
-        server.client().ingestStream(sending("deadline", 1_800), {
+        server.client().ingestStream(sending("deadline", 1_800, never), {
           ...auth(server.keys.acme, "deadline"),
           timeoutMs: 800,
         }),
