@@ -119,6 +119,15 @@ function readSale(r: Reader, end: number): Sale {
     lineItems: [],
     payments: [],
     attributes: {},
+    // The v2 fields keep their defaults: a message that sets one has a tag this decoder does
+    // not take, and goes to `fromBinary`.
+    kind: 0,
+    businessDay: "",
+    cashierId: "",
+    loyaltyAccountId: "",
+    basketDiscounts: [],
+    serviceCharges: [],
+    lineRounding: 0,
   };
   while (r.pos < end) {
     switch (r.byte()) {
@@ -193,6 +202,14 @@ function readLineItem(r: Reader, end: number): LineItem {
     unitPriceMinor: 0n,
     discountMinor: 0n,
     taxMinor: 0n,
+    kind: 0,
+    voided: false,
+    taxes: [],
+    appliedDiscounts: [],
+    unitPriceScaled: 0n,
+    unitPriceScale: 0,
+    lineId: "",
+    originalLineId: "",
   };
   while (r.pos < end) {
     switch (r.byte()) {
@@ -223,7 +240,16 @@ function readLineItem(r: Reader, end: number): LineItem {
 }
 
 function readPayment(r: Reader, end: number): Payment {
-  const payment: Payment = { $typeName: "pos.ingest.v1.Payment", tenderType: 0, amountMinor: 0n };
+  const payment: Payment = {
+    $typeName: "pos.ingest.v1.Payment",
+    tenderType: 0,
+    amountMinor: 0n,
+    tipMinor: 0n,
+    tenderedMinor: 0n,
+    changeMinor: 0n,
+    cardBrand: "",
+    cardLast4: "",
+  };
   while (r.pos < end) {
     switch (r.byte()) {
       case 0x08:
@@ -248,6 +274,10 @@ function readTotals(r: Reader, end: number): Totals {
     discountMinor: 0n,
     taxMinor: 0n,
     totalMinor: 0n,
+    serviceChargeMinor: 0n,
+    includedTaxMinor: 0n,
+    roundingMinor: 0n,
+    tipMinor: 0n,
   };
   while (r.pos < end) {
     switch (r.byte()) {

@@ -12,19 +12,31 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pos/ingest/v1/sale.proto.
  */
 export const file_pos_ingest_v1_sale: GenFile = /*@__PURE__*/
-  fileDesc("Chhwb3MvaW5nZXN0L3YxL3NhbGUucHJvdG8SDXBvcy5pbmdlc3QudjEiqQMKBFNhbGUSDwoHc2FsZV9pZBgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCRITCgtyZWdpc3Rlcl9pZBgDIAEoCRIOCgZzb3VyY2UYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1cnJlbmN5GAYgASgJEisKCmxpbmVfaXRlbXMYByADKAsyFy5wb3MuaW5nZXN0LnYxLkxpbmVJdGVtEigKCHBheW1lbnRzGAggAygLMhYucG9zLmluZ2VzdC52MS5QYXltZW50EiUKBnRvdGFscxgJIAEoCzIVLnBvcy5pbmdlc3QudjEuVG90YWxzEikKCGN1c3RvbWVyGAogASgLMhcucG9zLmluZ2VzdC52MS5DdXN0b21lchI3CgphdHRyaWJ1dGVzGAsgAygLMiMucG9zLmluZ2VzdC52MS5TYWxlLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKCAQoITGluZUl0ZW0SCwoDc2t1GAEgASgJEgwKBG5hbWUYAiABKAkSFgoOcXVhbnRpdHlfbWlsbGkYAyABKAMSGAoQdW5pdF9wcmljZV9taW5vchgEIAEoAxIWCg5kaXNjb3VudF9taW5vchgFIAEoAxIRCgl0YXhfbWlub3IYBiABKAMiTwoHUGF5bWVudBIuCgt0ZW5kZXJfdHlwZRgBIAEoDjIZLnBvcy5pbmdlc3QudjEuVGVuZGVyVHlwZRIUCgxhbW91bnRfbWlub3IYAiABKAMiYAoGVG90YWxzEhYKDnN1YnRvdGFsX21pbm9yGAEgASgDEhYKDmRpc2NvdW50X21pbm9yGAIgASgDEhEKCXRheF9taW5vchgDIAEoAxITCgt0b3RhbF9taW5vchgEIAEoAyJLCghDdXN0b21lchITCgtjdXN0b21lcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBWVtYWlsGAMgASgJEg0KBXBob25lGAQgASgJKsQBCgpUZW5kZXJUeXBlEhsKF1RFTkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQVEVOREVSX1RZUEVfQ0FTSBABEhQKEFRFTkRFUl9UWVBFX0NBUkQQAhIZChVURU5ERVJfVFlQRV9HSUZUX0NBUkQQAxIdChlURU5ERVJfVFlQRV9NT0JJTEVfV0FMTEVUEAQSHAoYVEVOREVSX1RZUEVfU1RPUkVfQ1JFRElUEAUSFQoRVEVOREVSX1RZUEVfT1RIRVIQBmIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Chhwb3MvaW5nZXN0L3YxL3NhbGUucHJvdG8SDXBvcy5pbmdlc3QudjEiqwYKBFNhbGUSDwoHc2FsZV9pZBgBIAEoCRITCgtsb2NhdGlvbl9pZBgCIAEoCRITCgtyZWdpc3Rlcl9pZBgDIAEoCRIOCgZzb3VyY2UYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1cnJlbmN5GAYgASgJEisKCmxpbmVfaXRlbXMYByADKAsyFy5wb3MuaW5nZXN0LnYxLkxpbmVJdGVtEigKCHBheW1lbnRzGAggAygLMhYucG9zLmluZ2VzdC52MS5QYXltZW50EiUKBnRvdGFscxgJIAEoCzIVLnBvcy5pbmdlc3QudjEuVG90YWxzEikKCGN1c3RvbWVyGAogASgLMhcucG9zLmluZ2VzdC52MS5DdXN0b21lchI3CgphdHRyaWJ1dGVzGAsgAygLMiMucG9zLmluZ2VzdC52MS5TYWxlLkF0dHJpYnV0ZXNFbnRyeRIsCgRraW5kGAwgASgOMh4ucG9zLmluZ2VzdC52MS5UcmFuc2FjdGlvbktpbmQSNAoIb3JpZ2luYWwYDSABKAsyIi5wb3MuaW5nZXN0LnYxLk9yaWdpbmFsVHJhbnNhY3Rpb24SFAoMYnVzaW5lc3NfZGF5GA4gASgJEhIKCmNhc2hpZXJfaWQYDyABKAkSGgoSbG95YWx0eV9hY2NvdW50X2lkGBAgASgJEjcKEGJhc2tldF9kaXNjb3VudHMYESADKAsyHS5wb3MuaW5nZXN0LnYxLkJhc2tldERpc2NvdW50EjUKD3NlcnZpY2VfY2hhcmdlcxgSIAMoCzIcLnBvcy5pbmdlc3QudjEuU2VydmljZUNoYXJnZRIyCg1jYXNoX3JvdW5kaW5nGBMgASgLMhsucG9zLmluZ2VzdC52MS5DYXNoUm91bmRpbmcSMgoNbGluZV9yb3VuZGluZxgUIAEoDjIbLnBvcy5pbmdlc3QudjEuUm91bmRpbmdSdWxlGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpIBChNPcmlnaW5hbFRyYW5zYWN0aW9uEg8KB3NhbGVfaWQYASABKAkSEwoLbG9jYXRpb25faWQYAiABKAkSDgoGc291cmNlGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIsCgRraW5kGAUgASgOMh4ucG9zLmluZ2VzdC52MS5UcmFuc2FjdGlvbktpbmQi+wIKCExpbmVJdGVtEgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhYKDnF1YW50aXR5X21pbGxpGAMgASgDEhgKEHVuaXRfcHJpY2VfbWlub3IYBCABKAMSFgoOZGlzY291bnRfbWlub3IYBSABKAMSEQoJdGF4X21pbm9yGAYgASgDEiUKBGtpbmQYByABKA4yFy5wb3MuaW5nZXN0LnYxLkxpbmVLaW5kEg4KBnZvaWRlZBgIIAEoCBIlCgV0YXhlcxgJIAMoCzIWLnBvcy5pbmdlc3QudjEuTGluZVRheBI5ChFhcHBsaWVkX2Rpc2NvdW50cxgKIAMoCzIeLnBvcy5pbmdlc3QudjEuQXBwbGllZERpc2NvdW50EhkKEXVuaXRfcHJpY2Vfc2NhbGVkGAsgASgDEhgKEHVuaXRfcHJpY2Vfc2NhbGUYDCABKA0SDwoHbGluZV9pZBgNIAEoCRIYChBvcmlnaW5hbF9saW5lX2lkGA4gASgJInMKB0xpbmVUYXgSDAoEY29kZRgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHJhdGVfcHBtGAMgASgDEhQKDGFtb3VudF9taW5vchgEIAEoAxIkCgRtb2RlGAUgASgOMhYucG9zLmluZ2VzdC52MS5UYXhNb2RlIlQKDkJhc2tldERpc2NvdW50EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSEAoIcmF0ZV9wcG0YBCABKAMiPwoPQXBwbGllZERpc2NvdW50EhYKDmRpc2NvdW50X2luZGV4GAEgASgNEhQKDGFtb3VudF9taW5vchgCIAEoAyKPAQoNU2VydmljZUNoYXJnZRIMCgRjb2RlGAEgASgJEgwKBG5hbWUYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEiUKBGtpbmQYBCABKA4yFy5wb3MuaW5nZXN0LnYxLkxpbmVLaW5kEiUKBXRheGVzGAUgAygLMhYucG9zLmluZ2VzdC52MS5MaW5lVGF4IlIKDENhc2hSb3VuZGluZxIXCg9pbmNyZW1lbnRfbWlub3IYASABKAMSKQoEcnVsZRgCIAEoDjIbLnBvcy5pbmdlc3QudjEuUm91bmRpbmdSdWxlIrgBCgdQYXltZW50Ei4KC3RlbmRlcl90eXBlGAEgASgOMhkucG9zLmluZ2VzdC52MS5UZW5kZXJUeXBlEhQKDGFtb3VudF9taW5vchgCIAEoAxIRCgl0aXBfbWlub3IYAyABKAMSFgoOdGVuZGVyZWRfbWlub3IYBCABKAMSFAoMY2hhbmdlX21pbm9yGAUgASgDEhIKCmNhcmRfYnJhbmQYBiABKAkSEgoKY2FyZF9sYXN0NBgHIAEoCSLFAQoGVG90YWxzEhYKDnN1YnRvdGFsX21pbm9yGAEgASgDEhYKDmRpc2NvdW50X21pbm9yGAIgASgDEhEKCXRheF9taW5vchgDIAEoAxITCgt0b3RhbF9taW5vchgEIAEoAxIcChRzZXJ2aWNlX2NoYXJnZV9taW5vchgFIAEoAxIaChJpbmNsdWRlZF90YXhfbWlub3IYBiABKAMSFgoOcm91bmRpbmdfbWlub3IYByABKAMSEQoJdGlwX21pbm9yGAggASgDIksKCEN1c3RvbWVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFZW1haWwYAyABKAkSDQoFcGhvbmUYBCABKAkqqgEKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVVFJBTlNBQ1RJT05fS0lORF9TQUxFEAESGwoXVFJBTlNBQ1RJT05fS0lORF9SRVRVUk4QAhIdChlUUkFOU0FDVElPTl9LSU5EX0VYQ0hBTkdFEAMSHgoaVFJBTlNBQ1RJT05fS0lORF9QT1NUX1ZPSUQQBCpPCghMaW5lS2luZBIZChVMSU5FX0tJTkRfVU5TUEVDSUZJRUQQABISCg5MSU5FX0tJTkRfU0FMRRABEhQKEExJTkVfS0lORF9SRVRVUk4QAipSCgdUYXhNb2RlEhgKFFRBWF9NT0RFX1VOU1BFQ0lGSUVEEAASFQoRVEFYX01PREVfQURESVRJVkUQARIWChJUQVhfTU9ERV9JTkNMVVNJVkUQAiqTAQoMUm91bmRpbmdSdWxlEh0KGVJPVU5ESU5HX1JVTEVfVU5TUEVDSUZJRUQQABIZChVST1VORElOR19SVUxFX0hBTEZfVVAQARIbChdST1VORElOR19SVUxFX0hBTEZfRVZFThACEhYKElJPVU5ESU5HX1JVTEVfRE9XThADEhQKEFJPVU5ESU5HX1JVTEVfVVAQBCrEAQoKVGVuZGVyVHlwZRIbChdURU5ERVJfVFlQRV9VTlNQRUNJRklFRBAAEhQKEFRFTkRFUl9UWVBFX0NBU0gQARIUChBURU5ERVJfVFlQRV9DQVJEEAISGQoVVEVOREVSX1RZUEVfR0lGVF9DQVJEEAMSHQoZVEVOREVSX1RZUEVfTU9CSUxFX1dBTExFVBAEEhwKGFRFTkRFUl9UWVBFX1NUT1JFX0NSRURJVBAFEhUKEVRFTkRFUl9UWVBFX09USEVSEAZiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
- * A completed sale as a point-of-sale system records it.
+ * A completed transaction as a point-of-sale system records it: a sale, a
+ * return (refund), an exchange, or the post-void of an earlier transaction.
  *
- * Money is always an integer number of minor units of `currency` (cents for
- * USD, yen for JPY), never a float. The server checks that the totals add up:
- *   totals.subtotal_minor = sum over line items of
- *                           round_half_up(unit_price_minor * quantity_milli / 1000)
- *   totals.discount_minor = sum of line_items[].discount_minor
- *   totals.tax_minor      = sum of line_items[].tax_minor
- *   totals.total_minor    = subtotal_minor - discount_minor + tax_minor
+ * Money is always an integer number of minor units of `currency`, whose
+ * exponent is ISO 4217's (JPY 0, EUR 2, KWD 3), never a float. Every amount on
+ * a line, charge, discount or tax is a magnitude (not negative); the sign comes
+ * from the line's `kind` (s = +1 for a sale line, -1 for a return line), and
+ * voided lines are kept in the record but left out of every sum. The server
+ * checks that everything adds up, exactly in minor units:
+ *   line amount A        = round(unit price * quantity_milli / 1000) by `line_rounding`
+ *   line discount D      = discount_minor + sum of applied_discounts, D <= A
+ *   totals.subtotal      = sum of s * A
+ *   totals.discount      = sum of s * D
+ *   totals.service_charge = sum of s * service_charges[].amount_minor
+ *   totals.tax_minor     = sum of s * (taxes ADDED on top: lines and charges)
+ *   totals.included_tax  = sum of s * (taxes INCLUDED in prices: lines and charges)
+ *   totals.total         = subtotal - discount + service_charge + tax_minor + rounding
  *   sum of payments[].amount_minor = totals.total_minor
+ *   sum of payments[].tip_minor    = totals.tip_minor
+ * and, for each tax with a rate, that its amount is the rate applied to the
+ * line's base (A - D) within one minor unit. A v1 sale (fields 1-11 only)
+ * means what it always did: a sale whose line tax is added on top.
  *
  * @generated from message pos.ingest.v1.Sale
  */
@@ -106,6 +118,75 @@ export type Sale = Message<"pos.ingest.v1.Sale"> & {
    * @generated from field: map<string, string> attributes = 11;
    */
   attributes: { [key: string]: string };
+
+  /**
+   * What kind of transaction this is. UNSPECIFIED means SALE (every v1 sale).
+   *
+   * @generated from field: pos.ingest.v1.TransactionKind kind = 12;
+   */
+  kind: TransactionKind;
+
+  /**
+   * The transaction a return, exchange or post-void refers to. Required for a
+   * POST_VOID; optional for a RETURN or EXCHANGE (a return without a receipt);
+   * must be absent on a SALE.
+   *
+   * @generated from field: pos.ingest.v1.OriginalTransaction original = 13;
+   */
+  original?: OriginalTransaction | undefined;
+
+  /**
+   * The POS's own business day, "YYYY-MM-DD"; it may differ from the calendar
+   * day of `occurred_at` (a shift that closes after midnight). Empty: the UTC
+   * date of `occurred_at`.
+   *
+   * @generated from field: string business_day = 14;
+   */
+  businessDay: string;
+
+  /**
+   * The cashier or operator who rang the transaction up, 0-128 characters.
+   *
+   * @generated from field: string cashier_id = 15;
+   */
+  cashierId: string;
+
+  /**
+   * Loyalty or customer account reference, 0-128 characters.
+   *
+   * @generated from field: string loyalty_account_id = 16;
+   */
+  loyaltyAccountId: string;
+
+  /**
+   * Discounts on the whole basket, each allocated to lines through
+   * line_items[].applied_discounts; at most 20.
+   *
+   * @generated from field: repeated pos.ingest.v1.BasketDiscount basket_discounts = 17;
+   */
+  basketDiscounts: BasketDiscount[];
+
+  /**
+   * Fees and charges that are not goods: delivery, bag fee, bottle deposit,
+   * service charge; at most 20.
+   *
+   * @generated from field: repeated pos.ingest.v1.ServiceCharge service_charges = 18;
+   */
+  serviceCharges: ServiceCharge[];
+
+  /**
+   * Cash rounding in force (CHF to 0.05). Absent: totals.rounding_minor is 0.
+   *
+   * @generated from field: pos.ingest.v1.CashRounding cash_rounding = 19;
+   */
+  cashRounding?: CashRounding | undefined;
+
+  /**
+   * How line amounts are rounded to minor units. UNSPECIFIED means HALF_UP.
+   *
+   * @generated from field: pos.ingest.v1.RoundingRule line_rounding = 20;
+   */
+  lineRounding: RoundingRule;
 };
 
 /**
@@ -114,6 +195,56 @@ export type Sale = Message<"pos.ingest.v1.Sale"> & {
  */
 export const SaleSchema: GenMessage<Sale> = /*@__PURE__*/
   messageDesc(file_pos_ingest_v1_sale, 0);
+
+/**
+ * The earlier transaction a return, exchange or post-void refers to.
+ *
+ * @generated from message pos.ingest.v1.OriginalTransaction
+ */
+export type OriginalTransaction = Message<"pos.ingest.v1.OriginalTransaction"> & {
+  /**
+   * The original's sale_id; required when `original` is set.
+   *
+   * @generated from field: string sale_id = 1;
+   */
+  saleId: string;
+
+  /**
+   * The original's location. Empty: this transaction's location.
+   *
+   * @generated from field: string location_id = 2;
+   */
+  locationId: string;
+
+  /**
+   * The original's source. Empty: this transaction's source.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * The idempotency key the original was stored under, when known.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
+
+  /**
+   * The original's kind: SALE, RETURN or EXCHANGE. Required for a POST_VOID
+   * (a post-void cannot be voided).
+   *
+   * @generated from field: pos.ingest.v1.TransactionKind kind = 5;
+   */
+  kind: TransactionKind;
+};
+
+/**
+ * Describes the message pos.ingest.v1.OriginalTransaction.
+ * Use `create(OriginalTransactionSchema)` to create a new message.
+ */
+export const OriginalTransactionSchema: GenMessage<OriginalTransaction> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 1);
 
 /**
  * One line of a sale.
@@ -157,11 +288,72 @@ export type LineItem = Message<"pos.ingest.v1.LineItem"> & {
   discountMinor: bigint;
 
   /**
-   * Tax charged on this line, in minor units (not negative).
+   * Tax added on top of this line, in minor units (not negative). With
+   * `taxes`, the sum of their ADDITIVE amounts; without, one added tax of
+   * unstated rate (v1).
    *
    * @generated from field: int64 tax_minor = 6;
    */
   taxMinor: bigint;
+
+  /**
+   * Sold or returned. UNSPECIFIED means SALE.
+   *
+   * @generated from field: pos.ingest.v1.LineKind kind = 7;
+   */
+  kind: LineKind;
+
+  /**
+   * A line rung up and then cancelled before the transaction completed: kept
+   * in the record, left out of every total.
+   *
+   * @generated from field: bool voided = 8;
+   */
+  voided: boolean;
+
+  /**
+   * The taxes on this line, included or added; at most 8.
+   *
+   * @generated from field: repeated pos.ingest.v1.LineTax taxes = 9;
+   */
+  taxes: LineTax[];
+
+  /**
+   * This line's share of the basket discounts.
+   *
+   * @generated from field: repeated pos.ingest.v1.AppliedDiscount applied_discounts = 10;
+   */
+  appliedDiscounts: AppliedDiscount[];
+
+  /**
+   * A unit price finer than a minor unit (fuel at 179.9 cents a litre): the
+   * price is unit_price_scaled * 10^-unit_price_scale minor units, and
+   * unit_price_minor is then 0.
+   *
+   * @generated from field: int64 unit_price_scaled = 11;
+   */
+  unitPriceScaled: bigint;
+
+  /**
+   * 0 (the price is unit_price_minor) or 1-6.
+   *
+   * @generated from field: uint32 unit_price_scale = 12;
+   */
+  unitPriceScale: number;
+
+  /**
+   * The POS's own id of the line, 0-64 characters.
+   *
+   * @generated from field: string line_id = 13;
+   */
+  lineId: string;
+
+  /**
+   * For a return line: the line_id it refunds in the original transaction.
+   *
+   * @generated from field: string original_line_id = 14;
+   */
+  originalLineId: string;
 };
 
 /**
@@ -169,10 +361,206 @@ export type LineItem = Message<"pos.ingest.v1.LineItem"> & {
  * Use `create(LineItemSchema)` to create a new message.
  */
 export const LineItemSchema: GenMessage<LineItem> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_sale, 1);
+  messageDesc(file_pos_ingest_v1_sale, 2);
 
 /**
- * One payment towards the sale.
+ * One tax applied to a line or a service charge.
+ *
+ * @generated from message pos.ingest.v1.LineTax
+ */
+export type LineTax = Message<"pos.ingest.v1.LineTax"> & {
+  /**
+   * The tax's code, 1-32 characters, e.g. "DE-VAT19" or "US-IL-STATE".
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * As printed on the receipt, 0-128 characters.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The rate in parts per million (19% = 190000), 0-10000000; 0: not stated,
+   * then the amount is not checked against a rate.
+   *
+   * @generated from field: int64 rate_ppm = 3;
+   */
+  ratePpm: bigint;
+
+  /**
+   * The tax amount in minor units (not negative).
+   *
+   * @generated from field: int64 amount_minor = 4;
+   */
+  amountMinor: bigint;
+
+  /**
+   * Included in the price or added on top; required.
+   *
+   * @generated from field: pos.ingest.v1.TaxMode mode = 5;
+   */
+  mode: TaxMode;
+};
+
+/**
+ * Describes the message pos.ingest.v1.LineTax.
+ * Use `create(LineTaxSchema)` to create a new message.
+ */
+export const LineTaxSchema: GenMessage<LineTax> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 3);
+
+/**
+ * A discount on the whole basket.
+ *
+ * @generated from message pos.ingest.v1.BasketDiscount
+ */
+export type BasketDiscount = Message<"pos.ingest.v1.BasketDiscount"> & {
+  /**
+   * 1-64 characters, e.g. a coupon code; unique within the transaction.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The discount in minor units (at least 1); the lines' applied shares of it
+   * must add up to exactly this.
+   *
+   * @generated from field: int64 amount_minor = 3;
+   */
+  amountMinor: bigint;
+
+  /**
+   * The advertised rate (10% = 100000), for reporting; not checked.
+   *
+   * @generated from field: int64 rate_ppm = 4;
+   */
+  ratePpm: bigint;
+};
+
+/**
+ * Describes the message pos.ingest.v1.BasketDiscount.
+ * Use `create(BasketDiscountSchema)` to create a new message.
+ */
+export const BasketDiscountSchema: GenMessage<BasketDiscount> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 4);
+
+/**
+ * A line's share of one basket discount.
+ *
+ * @generated from message pos.ingest.v1.AppliedDiscount
+ */
+export type AppliedDiscount = Message<"pos.ingest.v1.AppliedDiscount"> & {
+  /**
+   * Index into Sale.basket_discounts.
+   *
+   * @generated from field: uint32 discount_index = 1;
+   */
+  discountIndex: number;
+
+  /**
+   * The share in minor units (at least 1).
+   *
+   * @generated from field: int64 amount_minor = 2;
+   */
+  amountMinor: bigint;
+};
+
+/**
+ * Describes the message pos.ingest.v1.AppliedDiscount.
+ * Use `create(AppliedDiscountSchema)` to create a new message.
+ */
+export const AppliedDiscountSchema: GenMessage<AppliedDiscount> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 5);
+
+/**
+ * A fee or charge that is not goods (delivery, bag fee, deposit, service).
+ *
+ * @generated from message pos.ingest.v1.ServiceCharge
+ */
+export type ServiceCharge = Message<"pos.ingest.v1.ServiceCharge"> & {
+  /**
+   * 1-64 characters.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The charge in minor units (not negative); tax included in it when its
+   * taxes are INCLUSIVE.
+   *
+   * @generated from field: int64 amount_minor = 3;
+   */
+  amountMinor: bigint;
+
+  /**
+   * RETURN: a refunded charge. UNSPECIFIED means SALE.
+   *
+   * @generated from field: pos.ingest.v1.LineKind kind = 4;
+   */
+  kind: LineKind;
+
+  /**
+   * Its taxes; empty: not taxable.
+   *
+   * @generated from field: repeated pos.ingest.v1.LineTax taxes = 5;
+   */
+  taxes: LineTax[];
+};
+
+/**
+ * Describes the message pos.ingest.v1.ServiceCharge.
+ * Use `create(ServiceChargeSchema)` to create a new message.
+ */
+export const ServiceChargeSchema: GenMessage<ServiceCharge> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 6);
+
+/**
+ * Cash rounding in force for the transaction.
+ *
+ * @generated from message pos.ingest.v1.CashRounding
+ */
+export type CashRounding = Message<"pos.ingest.v1.CashRounding"> & {
+  /**
+   * The smallest cash amount, in minor units (CHF: 5), 2-100000.
+   *
+   * @generated from field: int64 increment_minor = 1;
+   */
+  incrementMinor: bigint;
+
+  /**
+   * How the cash due was rounded.
+   *
+   * @generated from field: pos.ingest.v1.RoundingRule rule = 2;
+   */
+  rule: RoundingRule;
+};
+
+/**
+ * Describes the message pos.ingest.v1.CashRounding.
+ * Use `create(CashRoundingSchema)` to create a new message.
+ */
+export const CashRoundingSchema: GenMessage<CashRounding> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_sale, 7);
+
+/**
+ * One payment towards the transaction; a refund tender of a return is
+ * negative.
  *
  * @generated from message pos.ingest.v1.Payment
  */
@@ -183,11 +571,48 @@ export type Payment = Message<"pos.ingest.v1.Payment"> & {
   tenderType: TenderType;
 
   /**
-   * Amount applied to the sale in minor units (cash change already deducted).
+   * Amount applied to the total in minor units (cash change already
+   * deducted, tip not included).
    *
    * @generated from field: int64 amount_minor = 2;
    */
   amountMinor: bigint;
+
+  /**
+   * Tip or gratuity paid with this tender, on top of the amount.
+   *
+   * @generated from field: int64 tip_minor = 3;
+   */
+  tipMinor: bigint;
+
+  /**
+   * Cash handed over by the customer; 0: not stated.
+   *
+   * @generated from field: int64 tendered_minor = 4;
+   */
+  tenderedMinor: bigint;
+
+  /**
+   * Cash given back: tendered_minor - change_minor = amount_minor + tip_minor.
+   *
+   * @generated from field: int64 change_minor = 5;
+   */
+  changeMinor: bigint;
+
+  /**
+   * Card network, lowercase, e.g. "visa" (CARD and MOBILE_WALLET only).
+   *
+   * @generated from field: string card_brand = 6;
+   */
+  cardBrand: string;
+
+  /**
+   * The last four digits of the card, or empty. Never a card number: text
+   * that looks like one is refused in every free-text field.
+   *
+   * @generated from field: string card_last4 = 7;
+   */
+  cardLast4: string;
 };
 
 /**
@@ -195,10 +620,10 @@ export type Payment = Message<"pos.ingest.v1.Payment"> & {
  * Use `create(PaymentSchema)` to create a new message.
  */
 export const PaymentSchema: GenMessage<Payment> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_sale, 2);
+  messageDesc(file_pos_ingest_v1_sale, 8);
 
 /**
- * Sale-level totals in minor units.
+ * Transaction-level totals in minor units, signed (a return's are negative).
  *
  * @generated from message pos.ingest.v1.Totals
  */
@@ -214,6 +639,8 @@ export type Totals = Message<"pos.ingest.v1.Totals"> & {
   discountMinor: bigint;
 
   /**
+   * Tax added on top of prices.
+   *
    * @generated from field: int64 tax_minor = 3;
    */
   taxMinor: bigint;
@@ -222,6 +649,32 @@ export type Totals = Message<"pos.ingest.v1.Totals"> & {
    * @generated from field: int64 total_minor = 4;
    */
   totalMinor: bigint;
+
+  /**
+   * @generated from field: int64 service_charge_minor = 5;
+   */
+  serviceChargeMinor: bigint;
+
+  /**
+   * Tax already included in prices (VAT, GST): part of the subtotal.
+   *
+   * @generated from field: int64 included_tax_minor = 6;
+   */
+  includedTaxMinor: bigint;
+
+  /**
+   * Cash rounding adjustment, signed.
+   *
+   * @generated from field: int64 rounding_minor = 7;
+   */
+  roundingMinor: bigint;
+
+  /**
+   * Sum of payments[].tip_minor.
+   *
+   * @generated from field: int64 tip_minor = 8;
+   */
+  tipMinor: bigint;
 };
 
 /**
@@ -229,7 +682,7 @@ export type Totals = Message<"pos.ingest.v1.Totals"> & {
  * Use `create(TotalsSchema)` to create a new message.
  */
 export const TotalsSchema: GenMessage<Totals> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_sale, 3);
+  messageDesc(file_pos_ingest_v1_sale, 9);
 
 /**
  * Customer contact details. Personal data: kept out of logs and metrics.
@@ -263,7 +716,169 @@ export type Customer = Message<"pos.ingest.v1.Customer"> & {
  * Use `create(CustomerSchema)` to create a new message.
  */
 export const CustomerSchema: GenMessage<Customer> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_sale, 4);
+  messageDesc(file_pos_ingest_v1_sale, 10);
+
+/**
+ * What a transaction does to the ledger.
+ *
+ * @generated from enum pos.ingest.v1.TransactionKind
+ */
+export enum TransactionKind {
+  /**
+   * A v1 sale: the same as SALE.
+   *
+   * @generated from enum value: TRANSACTION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Goods or services sold: sale lines only, total >= 0.
+   *
+   * @generated from enum value: TRANSACTION_KIND_SALE = 1;
+   */
+  SALE = 1,
+
+  /**
+   * A refund: return lines only, total <= 0, refund tenders negative.
+   *
+   * @generated from enum value: TRANSACTION_KIND_RETURN = 2;
+   */
+  RETURN = 2,
+
+  /**
+   * Returned and sold lines in one transaction; the total may have any sign.
+   *
+   * @generated from enum value: TRANSACTION_KIND_EXCHANGE = 3;
+   */
+  EXCHANGE = 3,
+
+  /**
+   * Cancels an earlier transaction (`original`): repeats its lines, payments
+   * and totals as they were, and is stored with every amount negated.
+   *
+   * @generated from enum value: TRANSACTION_KIND_POST_VOID = 4;
+   */
+  POST_VOID = 4,
+}
+
+/**
+ * Describes the enum pos.ingest.v1.TransactionKind.
+ */
+export const TransactionKindSchema: GenEnum<TransactionKind> = /*@__PURE__*/
+  enumDesc(file_pos_ingest_v1_sale, 0);
+
+/**
+ * Whether a line is sold or returned.
+ *
+ * @generated from enum pos.ingest.v1.LineKind
+ */
+export enum LineKind {
+  /**
+   * The same as SALE.
+   *
+   * @generated from enum value: LINE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: LINE_KIND_SALE = 1;
+   */
+  SALE = 1,
+
+  /**
+   * Returned goods: every amount on the line counts negatively.
+   *
+   * @generated from enum value: LINE_KIND_RETURN = 2;
+   */
+  RETURN = 2,
+}
+
+/**
+ * Describes the enum pos.ingest.v1.LineKind.
+ */
+export const LineKindSchema: GenEnum<LineKind> = /*@__PURE__*/
+  enumDesc(file_pos_ingest_v1_sale, 1);
+
+/**
+ * Whether a tax is included in the price or added on top of it.
+ *
+ * @generated from enum pos.ingest.v1.TaxMode
+ */
+export enum TaxMode {
+  /**
+   * @generated from enum value: TAX_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Added on top of the price (US sales tax); counts in totals.tax_minor.
+   *
+   * @generated from enum value: TAX_MODE_ADDITIVE = 1;
+   */
+  ADDITIVE = 1,
+
+  /**
+   * Already inside the price (VAT, GST); counts in totals.included_tax_minor.
+   *
+   * @generated from enum value: TAX_MODE_INCLUSIVE = 2;
+   */
+  INCLUSIVE = 2,
+}
+
+/**
+ * Describes the enum pos.ingest.v1.TaxMode.
+ */
+export const TaxModeSchema: GenEnum<TaxMode> = /*@__PURE__*/
+  enumDesc(file_pos_ingest_v1_sale, 2);
+
+/**
+ * How an exact amount is rounded to a whole number of units.
+ *
+ * @generated from enum pos.ingest.v1.RoundingRule
+ */
+export enum RoundingRule {
+  /**
+   * For line_rounding: HALF_UP. For cash_rounding: the POS's own rule, so
+   * the adjustment is only checked to be smaller than the increment.
+   *
+   * @generated from enum value: ROUNDING_RULE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Half away from zero.
+   *
+   * @generated from enum value: ROUNDING_RULE_HALF_UP = 1;
+   */
+  HALF_UP = 1,
+
+  /**
+   * Half to the even neighbour (banker's rounding).
+   *
+   * @generated from enum value: ROUNDING_RULE_HALF_EVEN = 2;
+   */
+  HALF_EVEN = 2,
+
+  /**
+   * Toward zero.
+   *
+   * @generated from enum value: ROUNDING_RULE_DOWN = 3;
+   */
+  DOWN = 3,
+
+  /**
+   * Away from zero.
+   *
+   * @generated from enum value: ROUNDING_RULE_UP = 4;
+   */
+  UP = 4,
+}
+
+/**
+ * Describes the enum pos.ingest.v1.RoundingRule.
+ */
+export const RoundingRuleSchema: GenEnum<RoundingRule> = /*@__PURE__*/
+  enumDesc(file_pos_ingest_v1_sale, 3);
 
 /**
  * How a payment was tendered.
@@ -311,5 +926,5 @@ export enum TenderType {
  * Describes the enum pos.ingest.v1.TenderType.
  */
 export const TenderTypeSchema: GenEnum<TenderType> = /*@__PURE__*/
-  enumDesc(file_pos_ingest_v1_sale, 0);
+  enumDesc(file_pos_ingest_v1_sale, 4);
 
