@@ -33,7 +33,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool.default(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MAX_MESSAGE_BYTES: positiveInt(64 * 1024 * 1024).default(1024 * 1024),
-  MAX_LINE_ITEMS: positiveInt(100_000).default(500),
+  MAX_LINE_ITEMS: positiveInt(100_000).default(5000),
   MAX_FUTURE_SKEW_SECONDS: integer(0, 31_536_000).default(300),
   STREAM_BATCH_SIZE: positiveInt(10_000).default(500),
   UNARY_BATCH_SIZE: positiveInt(10_000).default(256),

@@ -18,7 +18,7 @@ export type SaleLine =
 
 /** Longest line (NDJSON) or record (CSV) read: far above any sale the server takes (1 MiB). */
 export const MAX_LINE_CHARS = 4 * 1024 * 1024;
-/** Most CSV rows one sale may span (the server takes at most a few hundred lines). */
+/** Most CSV rows one sale may span: twice the server's default MAX_LINE_ITEMS (5,000). */
 const MAX_ROWS_PER_SALE = 10_000;
 
 /** The format a file name implies: `.csv` is CSV, anything else NDJSON. */

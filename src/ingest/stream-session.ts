@@ -26,6 +26,11 @@ const OUTCOMES: readonly Outcome[] = ["accepted", "duplicate", "rejected"];
 /** The bounds a stream session works within. */
 export interface StreamLimits {
   readonly batchSize: number;
+  /**
+   * A batch also closes once its sales reach this many bytes, so memory is bounded in bytes as
+   * well as records: 500 wholesale orders of 1 MiB would otherwise be one 500 MiB batch.
+   */
+  readonly batchMaxBytes: number;
   readonly maxRecords: number;
   readonly maxWaitMs: number;
   /** Batches written concurrently, each on its own connection. */
@@ -51,6 +56,7 @@ export class Session implements StreamSession {
   private rejectionsOmitted = 0;
   private readonly rejections: Rejection[] = [];
   private pending: { offset: number; row: SaleRow }[] = [];
+  private pendingBytes = 0;
   private inFlight: { done: Promise<void>; keys: Set<string> }[] = [];
   /** Records received but not yet taken from the tenant's budget. */
   private unpaid = 0;
@@ -104,7 +110,13 @@ export class Session implements StreamSession {
       recordKey ||
       (this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(fingerprint.hash));
     this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
-    if (this.pending.length >= this.streamLimits.batchSize) return this.flush();
+    this.pendingBytes += fingerprint.bytes.length;
+    if (
+      this.pending.length >= this.streamLimits.batchSize ||
+      this.pendingBytes >= this.streamLimits.batchMaxBytes
+    ) {
+      return this.flush();
+    }
     return undefined;
   }
 
@@ -196,6 +208,7 @@ export class Session implements StreamSession {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     const keys = new Set(batch.map((b) => b.row.idempotencyKey));
     // A key written by a batch in flight: wait for it, so the earlier record is the one stored.
     while (this.inFlight.some((b) => overlaps(b.keys, keys))) await this.oldestDone();

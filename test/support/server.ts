@@ -20,7 +20,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     database: { kind: "pglite", dataDir: undefined },
     migrateOnStart: true,
     logLevel: "silent",
-    limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
+    limits: { maxLineItems: 5000, maxFutureSkewSeconds: 300 },
     batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
     // A budget no ordinary test of bad keys comes near; the flood test sets its own.
     auth: {

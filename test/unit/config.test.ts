@@ -23,7 +23,7 @@ describe("loadConfig", () => {
       database: { kind: "pglite", dataDir: ".data/pglite" },
       migrateOnStart: true,
       logLevel: "info",
-      limits: { maxLineItems: 500, maxFutureSkewSeconds: 300 },
+      limits: { maxLineItems: 5000, maxFutureSkewSeconds: 300 },
       batching: { streamBatchSize: 500, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
       auth: {
         cacheTtlSeconds: 30,
