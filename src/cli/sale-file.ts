@@ -1,9 +1,12 @@
 import type { Readable } from "node:stream";
-import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { parse } from "csv-parse";
-import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { type LineAmounts, totalsOf } from "../contract/sale-rules.js";
+import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { CSV_RULES, computedTotals } from "./csv-rules.js";
+import { headerProblem, type Row, rowItem, saleFromRows } from "./csv-sale.js";
 import { readLines } from "./lines.js";
+
+export { computedTotals };
 
 /** The file formats `pos-ingest send` reads. */
 export type SaleFormat = "ndjson" | "csv";
@@ -58,34 +61,6 @@ async function* readNdjson(input: Readable): AsyncGenerator<SaleLine> {
     }
   }
 }
-
-/** CSV columns; see the README ("Loading a backlog") for their meaning. */
-const REQUIRED_COLUMNS = [
-  "source",
-  "location_id",
-  "sale_id",
-  "occurred_at",
-  "currency",
-  "sku",
-  "quantity",
-  "unit_price_minor",
-  "payments",
-] as const;
-const TOTAL_COLUMNS = ["subtotal_minor", "discount_minor", "tax_minor", "total_minor"] as const;
-const OPTIONAL_COLUMNS = [
-  "register_id",
-  "name",
-  "line_discount_minor",
-  "line_tax_minor",
-  "customer_id",
-  "customer_name",
-  "customer_email",
-  "customer_phone",
-  ...TOTAL_COLUMNS,
-] as const;
-const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
-
-type Row = Record<string, string>;
 
 interface CsvRecord {
   record: string[];
@@ -175,22 +150,10 @@ async function* readCsv(input: Readable): AsyncGenerator<SaleLine> {
   if (group) yield group.error ?? toSaleLine(group.rows, group.line);
 }
 
-function headerProblem(columns: string[]): string | undefined {
-  const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
-  if (missing.length > 0) return `header lacks column(s) ${missing.join(", ")}`;
-  const unknown = columns.filter((c) => !KNOWN_COLUMNS.has(c));
-  if (unknown.length > 0) return `header has unknown column(s) ${unknown.join(", ")}`;
-  const totals = TOTAL_COLUMNS.filter((c) => columns.includes(c));
-  if (totals.length > 0 && totals.length < TOTAL_COLUMNS.length) {
-    return `header must have all of ${TOTAL_COLUMNS.join(", ")} or none (then they are computed)`;
-  }
-  return undefined;
-}
-
 /** Checks one row's own fields, so an error names the row it is on. */
 function rowProblem(row: Row): string | undefined {
   try {
-    lineItemOf(row);
+    rowItem(row, CSV_RULES);
     return undefined;
   } catch (err) {
     return messageOf(err);
@@ -199,131 +162,10 @@ function rowProblem(row: Row): string | undefined {
 
 function toSaleLine(rows: Row[], line: number): SaleLine {
   try {
-    return { kind: "sale", sale: saleFromRows(rows), line };
+    return { kind: "sale", sale: saleFromRows(rows, CSV_RULES), line };
   } catch (err) {
     return { kind: "error", line, message: messageOf(err) };
   }
-}
-
-function lineItemOf(r: Row) {
-  return {
-    sku: r.sku ?? "",
-    name: r.name ?? "",
-    quantityMilli: milli(r.quantity ?? "", "quantity"),
-    unitPriceMinor: integer(r.unit_price_minor ?? "", "unit_price_minor"),
-    discountMinor: integer(r.line_discount_minor || "0", "line_discount_minor"),
-    taxMinor: integer(r.line_tax_minor || "0", "line_tax_minor"),
-  };
-}
-
-function saleFromRows(rows: Row[]): Sale {
-  const first = rows[0] as Row;
-  const lineItems = rows.map(lineItemOf);
-  const init: MessageInitShape<typeof SaleSchema> = {
-    source: first.source ?? "",
-    locationId: first.location_id ?? "",
-    registerId: first.register_id ?? "",
-    saleId: first.sale_id ?? "",
-    occurredAt: timestamp(first.occurred_at ?? ""),
-    currency: first.currency ?? "",
-    lineItems,
-    payments: payments(first.payments ?? ""),
-    totals:
-      "total_minor" in first
-        ? {
-            subtotalMinor: integer(first.subtotal_minor ?? "", "subtotal_minor"),
-            discountMinor: integer(first.discount_minor ?? "", "discount_minor"),
-            taxMinor: integer(first.tax_minor ?? "", "tax_minor"),
-            totalMinor: integer(first.total_minor ?? "", "total_minor"),
-          }
-        : computedTotals(lineItems),
-  };
-  if (first.customer_id || first.customer_email || first.customer_name || first.customer_phone) {
-    init.customer = {
-      customerId: first.customer_id ?? "",
-      name: first.customer_name ?? "",
-      email: first.customer_email ?? "",
-      phone: first.customer_phone ?? "",
-    };
-  }
-  return create(SaleSchema, init);
-}
-
-const INT64_MAX = 2n ** 63n - 1n;
-
-/** Totals by the server's own rules, for files that carry only line items (and gen-sales). */
-export function computedTotals(lines: LineAmounts[]) {
-  const totals = totalsOf(lines);
-  for (const v of Object.values(totals)) {
-    if (v > INT64_MAX || v < -INT64_MAX) throw new Error("totals: amounts too large to add up");
-  }
-  return totals;
-}
-
-function integer(value: string, column: string): bigint {
-  const n = /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
-  if (n === undefined || n > INT64_MAX || n < -INT64_MAX) {
-    throw new Error(`${column}: "${clip(value)}" is not a 64-bit integer`);
-  }
-  return n;
-}
-
-/** "2", "0.345", "-1.5" → thousandths; more than three decimals is an error, not a rounding. */
-function milli(value: string, column: string): bigint {
-  const m = /^(-?)(\d{1,15})(?:\.(\d{1,3}))?$/.exec(value);
-  if (!m) {
-    throw new Error(`${column}: "${clip(value)}" is not a number with at most 3 decimals`);
-  }
-  const n = BigInt(m[2] as string) * 1000n + BigInt((m[3] ?? "").padEnd(3, "0"));
-  return m[1] ? -n : n;
-}
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * An RFC 3339 time with an explicit offset, to the nanosecond. No offset is an error, not local
- * time: the same file read in two time zones must give the same sales (and the same keys).
- */
-function timestamp(value: string): { seconds: bigint; nanos: number } {
-  const m = RFC3339.exec(value);
-  const bad = () =>
-    new Error(`occurred_at: "${clip(value)}" is not an RFC 3339 time with an offset`);
-  if (!m) throw bad();
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(ms);
-  // Date.UTC rolls 30 February over into March; a real date survives the round trip.
-  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    throw bad();
-  }
-  const offsetMinutes = m[8] ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
-  const nanos = Number((m[7] ?? "").padEnd(9, "0"));
-  return { seconds: BigInt(ms / 1000 - offsetMinutes * 60), nanos };
-}
-
-/** "CARD:1250;CASH:100": tender (TenderType without its prefix) and amount in minor units. */
-function payments(value: string): { tenderType: TenderType; amountMinor: bigint }[] {
-  if (value === "") return [];
-  return value.split(";").map((part) => {
-    const [tender = "", amount = ""] = part.split(":").map((s) => s.trim());
-    const tenderType = TenderType[tender.toUpperCase() as keyof typeof TenderType];
-    if (typeof tenderType !== "number" || tenderType === TenderType.UNSPECIFIED) {
-      throw new Error(`payments: unknown tender "${clip(tender)}"`);
-    }
-    return { tenderType, amountMinor: integer(amount, "payments amount") };
-  });
-}
-
-function clip(value: string): string {
-  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
 }
 
 function messageOf(err: unknown): string {

@@ -12,17 +12,44 @@ const FIELD_OVERHEAD = 12;
  */
 function sizeBound(sale: SaleInput): number {
   const text = (s: string | undefined) => FIELD_OVERHEAD + 3 * (s?.length ?? 0);
+  const taxes = (list: readonly { code?: string; name?: string }[] | undefined) => {
+    let n = 0;
+    for (const t of list ?? [])
+      n += 2 * FIELD_OVERHEAD + text(t.code) + text(t.name) + 3 * FIELD_OVERHEAD;
+    return n;
+  };
   let size =
     text(sale.saleId) +
     text(sale.locationId) +
     text(sale.registerId) +
     text(sale.source) +
     text(sale.currency) +
-    4 * FIELD_OVERHEAD; // occurred_at, totals, customer and their framing
-  for (const l of sale.lineItems ?? [])
-    size += 2 * FIELD_OVERHEAD + text(l.sku) + text(l.name) + 4 * FIELD_OVERHEAD;
-  size += (sale.payments?.length ?? 0) * 3 * FIELD_OVERHEAD;
-  size += 4 * FIELD_OVERHEAD;
+    text(sale.businessDay) +
+    text(sale.cashierId) +
+    text(sale.loyaltyAccountId) +
+    8 * FIELD_OVERHEAD; // occurred_at, totals, customer, cash rounding, kinds and their framing
+  const o = sale.original;
+  if (o)
+    size +=
+      2 * FIELD_OVERHEAD +
+      text(o.saleId) +
+      text(o.locationId) +
+      text(o.source) +
+      text(o.idempotencyKey);
+  for (const l of sale.lineItems ?? []) {
+    size +=
+      2 * FIELD_OVERHEAD + text(l.sku) + text(l.name) + text(l.lineId) + text(l.originalLineId);
+    size +=
+      10 * FIELD_OVERHEAD + taxes(l.taxes) + (l.appliedDiscounts?.length ?? 0) * 4 * FIELD_OVERHEAD;
+  }
+  for (const d of sale.basketDiscounts ?? [])
+    size += 4 * FIELD_OVERHEAD + text(d.code) + text(d.name);
+  for (const c of sale.serviceCharges ?? []) {
+    size += 4 * FIELD_OVERHEAD + text(c.code) + text(c.name) + taxes(c.taxes);
+  }
+  for (const p of sale.payments ?? [])
+    size += 7 * FIELD_OVERHEAD + text(p.cardBrand) + text(p.cardLast4);
+  size += 8 * FIELD_OVERHEAD;
   const c = sale.customer;
   if (c) size += text(c.customerId) + text(c.name) + text(c.email) + text(c.phone);
   for (const [k, v] of Object.entries(sale.attributes ?? {}))
