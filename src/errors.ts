@@ -4,11 +4,10 @@
  * the log and is never shown to the client.
  */
 
+import type { RuleViolation } from "./contract/violations.js";
+
 /** One field that failed validation: a path such as `sale.line_items[2].quantity_milli`. */
-export interface FieldViolation {
-  readonly field: string;
-  readonly description: string;
-}
+export type FieldViolation = RuleViolation;
 
 /** The request is malformed or a field is out of range: INVALID_ARGUMENT. */
 export class ValidationError extends Error {
