@@ -83,7 +83,7 @@ export function checkTotals(v: Violations, sale: Sale, t: Totals, kind: RulesKin
 /**
  * I11. Without cash rounding there is none. With it, the cash part is rounded: the cash paid is a
  * multiple of the increment, and the adjustment is what the stated rule makes of the cash due
- * before rounding, or smaller than the increment when the rule is the POS's own. A transaction
+ * before rounding (subtotal - discount + service charge + tax, less the non-cash payments), or smaller than the increment when the rule is the POS's own. A transaction
  * paid without cash has nothing to round.
  */
 function checkRounding(v: Violations, sale: Sale, t: Totals): void {
@@ -103,7 +103,9 @@ function checkRounding(v: Violations, sale: Sale, t: Totals): void {
   if (cashPaid % n !== 0n) {
     v.add("sale.payments", `cash amounts add up to ${cashPaid}, not a multiple of ${n}`);
   }
-  const due = t.totalMinor - t.roundingMinor - nonCashPaid(sale.payments);
+  // From the stated parts of the total, so a wrong subtotal or total is named once, as itself.
+  const stated = t.subtotalMinor - t.discountMinor + t.serviceChargeMinor + t.taxMinor;
+  const due = stated - nonCashPaid(sale.payments);
   if (cr.rule === RoundingRule.UNSPECIFIED) {
     if (t.roundingMinor >= n || -t.roundingMinor >= n) {
       v.add(field, `must be smaller than the cash rounding increment ${n}`);
