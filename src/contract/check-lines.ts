@@ -20,8 +20,16 @@ import {
 import { addedTaxOf, lineAmount, scaleFactor } from "./sale-rules.js";
 import type { Violations } from "./violations.js";
 
-/** The kinds whose rules a transaction is checked by (a post-void: its original's). */
-export type RulesKind = TransactionKind.SALE | TransactionKind.RETURN | TransactionKind.EXCHANGE;
+/**
+ * The kind whose rules a transaction is checked by: its own, or for a post-void its original's.
+ * POST_VOID here means the kind cannot be told (a void of a void, no original, an unknown kind,
+ * each named on its own): no sign rule is applied then, so that one mistake is one violation.
+ */
+export type RulesKind =
+  | TransactionKind.SALE
+  | TransactionKind.RETURN
+  | TransactionKind.EXCHANGE
+  | TransactionKind.POST_VOID;
 
 /** Checks every line of `sale` under the rules of `kind`. */
 export function checkLines(v: Violations, sale: Sale, kind: RulesKind, limits: SaleLimits): void {

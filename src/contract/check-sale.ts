@@ -19,6 +19,8 @@ const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
+/** The rules kind when the kind cannot be told (see RulesKind): no sign rules. */
+const UNKNOWN = TransactionKind.POST_VOID;
 
 /**
  * Checks a transaction: required fields, ranges, sizes, and totals that add up (I1-I13 of
@@ -120,7 +122,7 @@ function checkKind(v: Violations, sale: Sale): RulesKind {
   const o = sale.original;
   if (!(kind in TransactionKind)) {
     v.add("sale.kind", "must be a known transaction kind");
-    return TransactionKind.SALE;
+    return UNKNOWN;
   }
   if (kind === TransactionKind.UNSPECIFIED || kind === TransactionKind.SALE) {
     if (o) v.add("sale.original", "must be absent on a sale");
@@ -129,7 +131,7 @@ function checkKind(v: Violations, sale: Sale): RulesKind {
   if (!o) {
     if (kind === TransactionKind.POST_VOID) {
       v.add("sale.original", "is required for a post-void");
-      return TransactionKind.SALE;
+      return UNKNOWN;
     }
     return kind;
   }
@@ -141,16 +143,16 @@ function checkKind(v: Violations, sale: Sale): RulesKind {
   v.text("sale.original.idempotency_key", o.idempotencyKey, 0, 255);
   if (!(o.kind in TransactionKind)) {
     v.add("sale.original.kind", "must be a known transaction kind");
-    return kind === TransactionKind.POST_VOID ? TransactionKind.SALE : kind;
+    return kind === TransactionKind.POST_VOID ? UNKNOWN : kind;
   }
   if (kind === TransactionKind.POST_VOID) {
     if (o.kind === TransactionKind.POST_VOID) {
       v.add("sale.original.kind", "a void cannot be voided");
-      return TransactionKind.SALE;
+      return UNKNOWN;
     }
     if (o.kind === TransactionKind.UNSPECIFIED) {
       v.add("sale.original.kind", "is required for a post-void: SALE, RETURN or EXCHANGE");
-      return TransactionKind.SALE;
+      return UNKNOWN;
     }
     return o.kind;
   }
