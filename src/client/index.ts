@@ -6,7 +6,30 @@
  */
 export type { MessageInitShape } from "@bufbuild/protobuf";
 export { create } from "@bufbuild/protobuf";
-export { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+export {
+  LineKind,
+  RoundingRule,
+  type Sale,
+  SaleSchema,
+  TaxMode,
+  TenderType,
+  TransactionKind,
+} from "../../gen/pos/ingest/v1/sale_pb.js";
+// The sale rules the server applies, to build totals that add up and check before sending (also
+// published alone as `pos-ingest/rules`).
+export {
+  allocate,
+  cashRound,
+  checkSale,
+  computeTotals,
+  currencyExponent,
+  lineAmount,
+  looksLikePan,
+  type RuleViolation,
+  type SaleLimits,
+  type TotalsAmounts,
+  taxFromRate,
+} from "../contract/index.js";
 export { Code, type FieldViolation, IngestError, isRetryable } from "./errors.js";
 export {
   type ClientTlsOptions,
