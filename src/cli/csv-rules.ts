@@ -1,6 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { type LineAmounts, lineAmountMinor, totalsOf } from "../contract/sale-rules.js";
+import { currencyExponent } from "../contract/iso4217.js";
+import { allocate } from "../contract/money.js";
+import { computeTotals, type LineAmounts, lineAmount, totalsOf } from "../contract/sale-rules.js";
 import type { CsvSaleRules } from "./csv-sale.js";
 
 type SaleInit = MessageInitShape<typeof SaleSchema>;
@@ -16,40 +18,13 @@ export function computedTotals(lines: LineAmounts[]) {
   return totals;
 }
 
-/** The CSV reader's arithmetic, from the rules module. */
+/** The CSV reader's arithmetic: the rules module's own, so a file's totals are the server's. */
 export const CSV_RULES: CsvSaleRules = {
-  computeTotals: (sale: SaleInit) =>
-    computedTotals(
-      (sale.lineItems ?? []).map((l) => ({
-        quantityMilli: l.quantityMilli ?? 0n,
-        unitPriceMinor: l.unitPriceMinor ?? 0n,
-        discountMinor: l.discountMinor ?? 0n,
-        taxMinor: l.taxMinor ?? 0n,
-      })),
-    ),
-  currencyExponent: (code) =>
-    Intl.supportedValuesOf("currency").includes(code)
-      ? new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions()
-          .maximumFractionDigits
-      : undefined,
-  allocate: (amount, weights) => {
-    const total = weights.reduce((a, b) => a + b, 0n);
-    if (total === 0n) return weights.map(() => 0n);
-    const shares = weights.map((w) => (amount * w) / total);
-    let left = amount - shares.reduce((a, b) => a + b, 0n);
-    const order = weights
-      .map((w, i) => ({ i, r: (amount * w) % total }))
-      .sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
-    for (const { i } of order) {
-      if (left === 0n) break;
-      shares[i] = (shares[i] ?? 0n) + 1n;
-      left--;
-    }
-    return shares;
-  },
-  lineAmount: (line) =>
-    lineAmountMinor({
-      quantityMilli: line.quantityMilli ?? 0n,
-      unitPriceMinor: line.unitPriceMinor ?? 0n,
-    }),
+  computeTotals: (sale: SaleInit) => computeTotals(sale),
+  currencyExponent,
+  allocate: (amount, weights) =>
+    // A file may leave a discount's shares to the reader over lines whose bases are all 0; the
+    // server then names the unallocated discount, so zeros here rather than an exception.
+    weights.some((w) => w > 0n) ? allocate(amount, weights) : weights.map(() => 0n),
+  lineAmount: (line, rule) => lineAmount(line, rule),
 };
