@@ -11,8 +11,9 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
-import type { IngestError } from "./errors.js";
+import { IngestError } from "./errors.js";
 import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
+import { invalidArgument, type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
 import { isValidKey, saleKey } from "./sale-key.js";
 
@@ -47,6 +48,13 @@ export interface IngestClientOptions {
   readonly onRetry?: (error: IngestError, delayMs: number) => void;
   /** Extra connect interceptors (tracing, tests). */
   readonly interceptors?: Interceptor[];
+  /**
+   * Check every sale with the server's rules before sending it (default true); a refused sale
+   * fails with the INVALID_ARGUMENT the server would answer, after 0 attempts.
+   */
+  readonly validate?: PreCheckOptions["validate"];
+  /** The server's MAX_LINE_ITEMS, for that check (default 5,000). */
+  readonly maxLineItems?: PreCheckOptions["maxLineItems"];
 }
 
 /** Per-call options of `ingest`. */
@@ -136,6 +144,8 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
       if (!isValidKey(key)) {
         throw new RangeError("idempotencyKey must be 1-255 printable ASCII characters");
       }
+      const violations = preCheck(sale, options);
+      if (violations.length > 0) throw new IngestError(invalidArgument(violations), 0);
       return withRetries(
         async ({ number }) => {
           const res = await ingestService.ingest(
@@ -175,7 +185,13 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
             timeoutMs: options.streamTimeoutMs ?? 300_000,
           }),
         sales,
-        { ...manyOptions, policy, onRetry: manyOptions.onRetry ?? options.onRetry },
+        {
+          ...manyOptions,
+          policy,
+          onRetry: manyOptions.onRetry ?? options.onRetry,
+          validate: manyOptions.validate ?? options.validate,
+          maxLineItems: manyOptions.maxLineItems ?? options.maxLineItems,
+        },
       );
     },
     async health(service = "", healthOptions = {}) {

@@ -7,6 +7,7 @@ import {
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { type IngestError, toIngestError } from "./errors.js";
+import { type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
 import { isValidKey, saleKey } from "./sale-key.js";
 import { sizeProblem } from "./sale-size.js";
@@ -22,7 +23,7 @@ const REQUEST_FRAMING = 512;
 /** The most records a stream may hold so that the server lists every rejection in its answer. */
 export const MAX_STREAM_SIZE = 1_000;
 
-export interface IngestManyOptions {
+export interface IngestManyOptions extends PreCheckOptions {
   /** Records per stream, 1-1,000 (default 1,000: the server lists up to 1,000 rejections). */
   readonly streamSize?: number;
   /** Streams in flight at once (default 2: one fills while the other commits). */
@@ -229,6 +230,12 @@ export async function ingestMany(
       const problem = sizeProblem(sale, maxSaleBytes);
       if (problem) {
         refuseLocally(index, sale, key, "sale", problem);
+        continue;
+      }
+      // As the server would: its first violation, with the record's index.
+      const [violation] = preCheck(sale, options);
+      if (violation) {
+        refuseLocally(index, sale, key, violation.field, violation.description);
         continue;
       }
       batch.push({ index, sale, key });
