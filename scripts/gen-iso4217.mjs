@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes src/contract/iso4217.ts, the ISO 4217 currencies and their minor-unit exponents, from the
 // npm package `currency-codes` (ISO List One; a devDependency only, so nothing ships with it).
-// Run `node scripts/gen-iso4217.mjs` after upgrading the package; test/unit/iso4217.test.ts
+// Run `npm run gen:iso4217` after upgrading the package; test/unit/iso4217.test.ts
 // regenerates the table in memory and fails when the committed file differs.
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
