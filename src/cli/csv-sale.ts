@@ -8,6 +8,7 @@ import {
   TransactionKind,
 } from "../../gen/pos/ingest/v1/sale_pb.js";
 import {
+  basketDiscounts,
   choice,
   codeAmounts,
   flag,
@@ -216,10 +217,9 @@ function priceOf(r: Row, rules: CsvSaleRules) {
 export function saleFromRows(rows: Row[], rules: CsvSaleRules): Sale {
   const first = rows[0] as Row;
   const items = rows.map((r) => rowItem(r, rules));
-  const discounts = codeAmounts(first.basket_discounts ?? "", "basket_discounts").map((d) => ({
-    code: d.code,
+  const discounts = basketDiscounts(first.basket_discounts ?? "").map((d) => ({
+    ...d,
     name: d.code,
-    amountMinor: d.amountMinor,
   }));
   const lineItems: LineInit[] = [];
   const serviceCharges: ChargeInit[] = [];

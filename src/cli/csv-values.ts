@@ -32,7 +32,8 @@ export const MAX_UNIT_PRICE_SCALE = 6;
 /**
  * A unit price in major units ("1.799" EUR) as the contract carries it: whole minor units when it
  * has no more decimals than the currency's exponent, else `scaled` × 10^-`scale` minor units
- * (179.9 cents: 1799, scale 1). Trailing zeros carry no precision and are dropped.
+ * (179.9 cents: 1799, scale 1). Decimals are kept as written: "1.790" is 1790 at scale 1, the
+ * precision a fuel pump states, and "1.79" is 179 minor units.
  */
 export function unitPrice(
   value: string,
@@ -40,7 +41,7 @@ export function unitPrice(
 ): { unitPriceMinor: bigint; unitPriceScaled: bigint; unitPriceScale: number } {
   const m = /^(\d{1,15})(?:\.(\d{1,12}))?$/.exec(value);
   if (!m) throw new Error(`unit_price: "${clip(value)}" is not a non-negative decimal`);
-  const fraction = (m[2] ?? "").replace(/0+$/, "");
+  const fraction = m[2] ?? "";
   const scale = Math.max(0, fraction.length - exponent);
   if (scale > MAX_UNIT_PRICE_SCALE) {
     throw new Error(
@@ -159,6 +160,23 @@ export function codeAmounts(
       throw new Error(`${column}: "${clip(parts.join(":"))}" is not code:amount`);
     }
     return { code, amountMinor: integer(amount, `${column} amount`) };
+  });
+}
+
+/** `COUPON10:300:10;STAFF:150`: code, amount in minor units, and the advertised rate in %. */
+export function basketDiscounts(
+  value: string,
+): { code: string; amountMinor: bigint; ratePpm: bigint }[] {
+  return entries(value).map((parts) => {
+    const [code = "", amount = "", rate = ""] = parts;
+    if (parts.length < 2 || parts.length > 3 || code === "") {
+      throw new Error(`basket_discounts: "${clip(parts.join(":"))}" is not code:amount[:rate]`);
+    }
+    return {
+      code,
+      amountMinor: integer(amount, "basket_discounts amount"),
+      ratePpm: rate === "" ? 0n : ratePpm(rate, "basket_discounts"),
+    };
   });
 }
 

@@ -1,153 +1,189 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { create, toJsonString } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Sale, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { lineAmountMinor } from "../contract/sale-rules.js";
-import { computedTotals, type SaleFormat } from "./sale-file.js";
+import { toJsonString } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  LineKind,
+  type LineTax,
+  RoundingRule,
+  type Sale,
+  SaleSchema,
+  TaxMode,
+  TenderType,
+  TransactionKind,
+} from "../../gen/pos/ingest/v1/sale_pb.js";
+import { currencyExponent } from "../contract/index.js";
+import { generateSales } from "./gen-transactions.js";
+import type { SaleFormat } from "./sale-file.js";
 
-/** A small catalogue: a café-bakery-grocery chain, with weighed goods (quantity in kg). */
-const PRODUCTS = [
-  { sku: "CAF-ESP", name: "Espresso", price: 250n, weighed: false },
-  { sku: "CAF-CAP", name: "Cappuccino", price: 380n, weighed: false },
-  { sku: "CAF-LAT", name: "Oat latte", price: 450n, weighed: false },
-  { sku: "BAK-CRO", name: "Butter croissant", price: 320n, weighed: false },
-  { sku: "BAK-SOU", name: "Sourdough loaf", price: 590n, weighed: false },
-  { sku: "GRO-APL", name: "Apples (kg)", price: 349n, weighed: true },
-  { sku: "GRO-CHE", name: "Comté 18 months (kg)", price: 2890n, weighed: true },
-  { sku: "GRO-MLK", name: "Whole milk 1 l", price: 129n, weighed: false },
-  { sku: "GRO-EGG", name: "Free-range eggs x6", price: 299n, weighed: false },
-  { sku: "GRO-OLV", name: "Olive oil 500 ml", price: 899n, weighed: false },
-] as const;
-const SOURCES = ["square", "lightspeed", "acme-pos"] as const;
-const CURRENCIES = [
-  { currency: "EUR", taxPermille: 70n },
-  { currency: "USD", taxPermille: 80n },
-  { currency: "GBP", taxPermille: 200n },
-] as const;
+export { generateSales };
 
-/** mulberry32: a tiny seeded PRNG, so `--seed` reproduces a file byte for byte. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const CSV_COLUMNS = [
+  "source",
+  "location_id",
+  "register_id",
+  "sale_id",
+  "occurred_at",
+  "currency",
+  "kind",
+  "original_sale_id",
+  "original_kind",
+  "business_day",
+  "cashier_id",
+  "loyalty_account_id",
+  "cash_rounding",
+  "line_rounding",
+  "basket_discounts",
+  "row_type",
+  "sku",
+  "name",
+  "quantity",
+  "unit_price_minor",
+  "unit_price",
+  "line_kind",
+  "voided",
+  "line_id",
+  "original_line_id",
+  "line_discount_minor",
+  "line_tax_minor",
+  "line_taxes",
+  "basket_shares",
+  "payments",
+  "subtotal_minor",
+  "discount_minor",
+  "tax_minor",
+  "total_minor",
+  "service_charge_minor",
+  "included_tax_minor",
+  "rounding_minor",
+  "tip_minor",
+  "customer_id",
+] as const;
+type Column = (typeof CSV_COLUMNS)[number];
+
+/** The header row of the CSV gen-sales writes. */
+export const CSV_HEADER_LINE = CSV_COLUMNS.join(",");
+
+const KINDS: Record<number, string> = {
+  [TransactionKind.SALE]: "sale",
+  [TransactionKind.RETURN]: "return",
+  [TransactionKind.EXCHANGE]: "exchange",
+  [TransactionKind.POST_VOID]: "post_void",
+};
+const LINE_KINDS: Record<number, string> = { [LineKind.SALE]: "sale", [LineKind.RETURN]: "return" };
+const RULES: Record<number, string> = {
+  [RoundingRule.HALF_UP]: "half_up",
+  [RoundingRule.HALF_EVEN]: "half_even",
+  [RoundingRule.DOWN]: "down",
+  [RoundingRule.UP]: "up",
+};
 
 /**
- * Realistic, valid synthetic sales: 40 stores on three POS systems, 1-6 lines each (some weighed),
- * occasional line discounts, tax per country, card/cash/wallet payments (sometimes split), a
- * customer on some, spread over the 30 days before `end`. The same seed and end give the same
- * sales, so a regenerated file deduplicates against the first. Totals add up by the server's formula.
+ * One CSV row per line item and per service charge (`row_type=charge`), in the format
+ * `pos-ingest send` reads, every v2 concept in its column (README, "Loading a backlog").
  */
-export function* generateSales(count: number, seed: number, end: Date): Generator<Sale> {
-  const now = end.getTime();
-  const day = end.toISOString().slice(0, 10).replaceAll("-", "");
-  const random = prng(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const saleNumbers = new Map<string, number>();
-  for (let i = 0; i < count; i++) {
-    const store = Math.floor(random() * 40);
-    const locationId = `store-${String(store + 1).padStart(3, "0")}`;
-    const source = SOURCES[store % SOURCES.length] as (typeof SOURCES)[number];
-    const { currency, taxPermille } = CURRENCIES[
-      store % CURRENCIES.length
-    ] as (typeof CURRENCIES)[number];
-    const n = (saleNumbers.get(locationId) ?? 0) + 1;
-    saleNumbers.set(locationId, n);
-    const lines = 1 + Math.floor(random() * random() * 6);
-    const lineItems = Array.from({ length: lines }, () => {
-      const p = pick(PRODUCTS);
-      const quantityMilli = p.weighed
-        ? BigInt(150 + Math.floor(random() * 1850))
-        : BigInt(1 + Math.floor(random() * random() * 4)) * 1000n;
-      const amount = lineAmountMinor({ quantityMilli, unitPriceMinor: p.price });
-      const discountMinor = random() < 0.1 ? amount / 10n : 0n;
-      const taxMinor = ((amount - discountMinor) * taxPermille + 500n) / 1000n;
-      return {
-        sku: p.sku,
-        name: p.name,
-        quantityMilli,
-        unitPriceMinor: p.price,
-        discountMinor,
-        taxMinor,
-      };
-    });
-    const totals = computedTotals(lineItems);
-    const { totalMinor } = totals;
-    const r = random();
-    const payments =
-      r < 0.6
-        ? [{ tenderType: TenderType.CARD, amountMinor: totalMinor }]
-        : r < 0.85
-          ? [{ tenderType: TenderType.CASH, amountMinor: totalMinor }]
-          : r < 0.95
-            ? [{ tenderType: TenderType.MOBILE_WALLET, amountMinor: totalMinor }]
-            : [
-                { tenderType: TenderType.GIFT_CARD, amountMinor: totalMinor / 2n },
-                { tenderType: TenderType.CARD, amountMinor: totalMinor - totalMinor / 2n },
-              ];
-    const occurredAt = new Date(now - Math.floor(random() * 30 * 86_400_000));
-    yield create(SaleSchema, {
-      // The end date is part of the id: a file generated another day is other sales, not
-      // conflicting versions of the same ones.
-      saleId: `${locationId}-${day}-${seed}-${String(n).padStart(7, "0")}`,
-      locationId,
-      registerId: `till-${1 + Math.floor(random() * 4)}`,
-      source,
-      occurredAt: timestampFromDate(occurredAt),
-      currency,
-      lineItems,
-      payments,
-      totals,
-      ...(random() < 0.2 && {
-        customer: { customerId: `cust-${Math.floor(random() * 100_000)}`, email: "" },
-      }),
-      attributes: { cashier: `cashier-${1 + Math.floor(random() * 12)}` },
-    });
-  }
-}
-
-const CSV_HEADER =
-  "source,location_id,register_id,sale_id,occurred_at,currency,sku,name,quantity," +
-  "unit_price_minor,line_discount_minor,line_tax_minor,payments,subtotal_minor,discount_minor," +
-  "tax_minor,total_minor,customer_id";
-
-/** One CSV row per line item, in the format `pos-ingest send` reads. */
 export function csvRows(sale: Sale): string[] {
   const t = sale.totals;
-  const occurred = sale.occurredAt ? timestampDate(sale.occurredAt).toISOString() : "";
-  const payments = sale.payments
-    .map((p) => `${TenderType[p.tenderType]}:${p.amountMinor}`)
-    .join(";");
-  return sale.lineItems.map((l) =>
-    [
-      sale.source,
-      sale.locationId,
-      sale.registerId,
-      sale.saleId,
-      occurred,
-      sale.currency,
-      l.sku,
-      l.name,
-      milliToDecimal(l.quantityMilli),
-      l.unitPriceMinor,
-      l.discountMinor,
-      l.taxMinor,
-      payments,
-      t?.subtotalMinor ?? 0n,
-      t?.discountMinor ?? 0n,
-      t?.taxMinor ?? 0n,
-      t?.totalMinor ?? 0n,
-      sale.customer?.customerId ?? "",
-    ]
-      .map((v) => csvField(String(v)))
-      .join(","),
+  const txn: Partial<Record<Column, unknown>> = {
+    source: sale.source,
+    location_id: sale.locationId,
+    register_id: sale.registerId,
+    sale_id: sale.saleId,
+    occurred_at: sale.occurredAt ? timestampDate(sale.occurredAt).toISOString() : "",
+    currency: sale.currency,
+    kind: KINDS[sale.kind] ?? "",
+    original_sale_id: sale.original?.saleId ?? "",
+    original_kind: sale.original ? (KINDS[sale.original.kind] ?? "") : "",
+    business_day: sale.businessDay,
+    cashier_id: sale.cashierId,
+    loyalty_account_id: sale.loyaltyAccountId,
+    cash_rounding: sale.cashRounding
+      ? `${sale.cashRounding.incrementMinor}${RULES[sale.cashRounding.rule] ? `:${RULES[sale.cashRounding.rule]}` : ""}`
+      : "",
+    line_rounding: RULES[sale.lineRounding] ?? "",
+    basket_discounts: sale.basketDiscounts
+      .map(
+        (d) => `${d.code}:${d.amountMinor}${d.ratePpm ? `:${scaledToDecimal(d.ratePpm, 4)}` : ""}`,
+      )
+      .join(";"),
+    payments: sale.payments.map(paymentCell).join(";"),
+    subtotal_minor: t?.subtotalMinor ?? 0n,
+    discount_minor: t?.discountMinor ?? 0n,
+    tax_minor: t?.taxMinor ?? 0n,
+    total_minor: t?.totalMinor ?? 0n,
+    service_charge_minor: t?.serviceChargeMinor ?? 0n,
+    included_tax_minor: t?.includedTaxMinor ?? 0n,
+    rounding_minor: t?.roundingMinor ?? 0n,
+    tip_minor: t?.tipMinor ?? 0n,
+    customer_id: sale.customer?.customerId ?? "",
+  };
+  const exponent = currencyExponent(sale.currency) ?? 2;
+  const lines = sale.lineItems.map((l) => ({
+    ...txn,
+    sku: l.sku,
+    name: l.name,
+    quantity: milliToDecimal(l.quantityMilli),
+    unit_price_minor: l.unitPriceScale > 0 ? "" : l.unitPriceMinor,
+    unit_price: l.unitPriceScale > 0 ? fixed(l.unitPriceScaled, l.unitPriceScale + exponent) : "",
+    line_kind: LINE_KINDS[l.kind] ?? "",
+    voided: l.voided ? "true" : "",
+    line_id: l.lineId,
+    original_line_id: l.originalLineId,
+    line_discount_minor: l.discountMinor,
+    line_tax_minor: l.taxMinor,
+    line_taxes: taxesCell(l.taxes),
+    basket_shares: l.appliedDiscounts
+      .map((a) => `${sale.basketDiscounts[a.discountIndex]?.code ?? ""}:${a.amountMinor}`)
+      .join(";"),
+  }));
+  const charges = sale.serviceCharges.map((c) => ({
+    ...txn,
+    row_type: "charge",
+    sku: c.code,
+    name: c.name,
+    quantity: "1",
+    unit_price_minor: c.amountMinor,
+    line_kind: LINE_KINDS[c.kind] ?? "",
+    line_taxes: taxesCell(c.taxes),
+  }));
+  return [...lines, ...charges].map((row) =>
+    CSV_COLUMNS.map((c) => csvField(String(row[c] ?? ""))).join(","),
   );
+}
+
+function paymentCell(p: Sale["payments"][number]): string {
+  const options = [
+    p.tipMinor !== 0n && `tip=${p.tipMinor}`,
+    p.tenderedMinor !== 0n && `tendered=${p.tenderedMinor}`,
+    p.changeMinor !== 0n && `change=${p.changeMinor}`,
+    p.cardBrand && `brand=${p.cardBrand}`,
+    p.cardLast4 && `last4=${p.cardLast4}`,
+  ].filter(Boolean);
+  return [TenderType[p.tenderType], p.amountMinor, ...options].join(":");
+}
+
+function taxesCell(taxes: readonly LineTax[]): string {
+  return taxes
+    .map(
+      (x) =>
+        `${x.code}:${x.mode === TaxMode.INCLUSIVE ? "incl" : "add"}:${scaledToDecimal(x.ratePpm, 4)}:${x.amountMinor}`,
+    )
+    .join(";");
+}
+
+/** `value` × 10^-`places` with every one of its decimals: 1790, 3 → "1.790" (the stated precision). */
+function fixed(value: bigint, places: number): string {
+  const factor = 10n ** BigInt(places);
+  return `${value / factor}.${String(value % factor).padStart(places, "0")}`;
+}
+
+/** `value` × 10^-`places` as a decimal without trailing zeros: 62500, 4 → "6.25". */
+function scaledToDecimal(value: bigint, places: number): string {
+  const factor = 10n ** BigInt(places);
+  const frac = String(value % factor)
+    .padStart(places, "0")
+    .replace(/0+$/, "");
+  return frac === "" ? String(value / factor) : `${value / factor}.${frac}`;
 }
 
 function milliToDecimal(milli: bigint): string {
@@ -174,7 +210,7 @@ export async function runGenSales(options: {
   const write = async (text: string) => {
     if (!stream.write(text)) await once(stream, "drain");
   };
-  if (options.format === "csv") await write(`${CSV_HEADER}\n`);
+  if (options.format === "csv") await write(`${CSV_HEADER_LINE}\n`);
   let chunk = "";
   for (const sale of generateSales(options.count, options.seed, options.end)) {
     chunk +=

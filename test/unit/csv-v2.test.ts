@@ -122,9 +122,14 @@ describe("CSV, sale model v2", () => {
       unitPriceScale: 1,
     });
     const plain = await one(
-      [head, `pos,L,F2,2026-12-01T15:00:00Z,EUR,MILK,1,1.790,CARD:179`].join("\n"),
+      [head, `pos,L,F2,2026-12-01T15:00:00Z,EUR,MILK,1,1.79,CARD:179`].join("\n"),
     );
     expect(plain.lineItems[0]).toMatchObject({ unitPriceMinor: 179n, unitPriceScale: 0 });
+    // The precision written is the precision stated: a pump's 1.790 stays in tenths of a cent.
+    const pump = await one(
+      [head, `pos,L,F4,2026-12-01T15:00:00Z,EUR,DIESEL,1,1.790,CARD:179`].join("\n"),
+    );
+    expect(pump.lineItems[0]).toMatchObject({ unitPriceScaled: 1790n, unitPriceScale: 1 });
     const yen = await one(
       [head, `pos,L,F3,2026-12-01T15:00:00Z,JPY,TEA,1,150,CARD:150`].join("\n"),
     );
