@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
@@ -20,6 +21,8 @@ export interface SaleRow {
   readonly totalMinor: string;
   /** The sale's protobuf encoding. */
   readonly sale: Uint8Array;
+  /** Its ledger values (src/contract/ledger.ts); `ledger.totalMinor` is `totalMinor`. */
+  readonly ledger: SaleLedger;
 }
 
 /** What the database holds for a key after a write. */
@@ -83,21 +86,34 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
       // 1-based, as SQL's substring counts.
       at: at + 1,
       len: r.sale.byteLength,
+      ...ledgerColumns(r.ledger),
     };
     at += HASH_BYTES + r.sale.byteLength;
     return column;
   });
+  // Ledger values that are zero or absent (most of them on a plain sale) are left out of the
+  // document and defaulted here: the document stays near its v1 size.
   const inserted = await sql<InsertedRow>`
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
-                       register_id, sale_id, occurred_at, currency, total_minor, sale)
+                       register_id, sale_id, occurred_at, currency, total_minor, sale,
+                       kind, original_source, original_location_id, original_sale_id,
+                       original_idempotency_key, original_kind, business_day, gross_minor,
+                       discount_minor, service_charge_minor, tax_minor, included_tax_minor,
+                       rounding_minor, tip_minor, net_minor)
     select r.tenant_id, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
            r.location_id, r.register_id, r.sale_id,
            timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
-           r.total_minor, substring(b.bytes from r.at + 32 for r.len)
+           r.total_minor, substring(b.bytes from r.at + 32 for r.len),
+           coalesce(r.kind, 'sale'), r.o_source, r.o_location_id, r.o_sale_id, r.o_key, r.o_kind,
+           r.business_day, coalesce(r.gross, 0), coalesce(r.discount, 0),
+           coalesce(r.service_charge, 0), coalesce(r.tax, 0), coalesce(r.included_tax, 0),
+           coalesce(r.rounding, 0), coalesce(r.tip, 0), coalesce(r.net, 0)
     from json_to_recordset(${JSON.stringify(columns)}::json) as r(
       tenant_id text, idempotency_key text, id uuid, source text, location_id text,
       register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
-      at int4, len int4),
+      at int4, len int4, kind text, o_source text, o_location_id text, o_sale_id text,
+      o_key text, o_kind text, business_day date, gross int8, discount int8,
+      service_charge int8, tax int8, included_tax int8, rounding int8, tip int8, net int8),
       (select ${binary}::bytea as bytes) as b
     on conflict (tenant_id, idempotency_key) do nothing
     returning tenant_id, idempotency_key, id::text as id,
@@ -123,6 +139,30 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
   });
+}
+
+/** The ledger fields of a row's JSON document: only those not zero, null or 'sale'. */
+function ledgerColumns(l: SaleLedger): Record<string, string> {
+  const c: Record<string, string> = {};
+  if (l.kind !== "sale") c.kind = l.kind;
+  const o = l.original;
+  if (o) {
+    c.o_source = o.source;
+    c.o_location_id = o.locationId;
+    c.o_sale_id = o.saleId;
+    if (o.idempotencyKey !== null) c.o_key = o.idempotencyKey;
+    if (o.kind !== null) c.o_kind = o.kind;
+  }
+  if (l.businessDay !== null) c.business_day = l.businessDay;
+  if (l.grossMinor !== 0n) c.gross = l.grossMinor.toString();
+  if (l.discountMinor !== 0n) c.discount = l.discountMinor.toString();
+  if (l.serviceChargeMinor !== 0n) c.service_charge = l.serviceChargeMinor.toString();
+  if (l.taxMinor !== 0n) c.tax = l.taxMinor.toString();
+  if (l.includedTaxMinor !== 0n) c.included_tax = l.includedTaxMinor.toString();
+  if (l.roundingMinor !== 0n) c.rounding = l.roundingMinor.toString();
+  if (l.tipMinor !== 0n) c.tip = l.tipMinor.toString();
+  if (l.netMinor !== 0n) c.net = l.netMinor.toString();
+  return c;
 }
 
 /** Reads what is stored under the given keys; keys with nothing stored are absent. */
