@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
+import { LEDGER_RECORD_COLUMNS, ledgerColumns } from "./ledger-repository.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
 export interface SaleRow {
@@ -111,9 +112,7 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     from json_to_recordset(${JSON.stringify(columns)}::json) as r(
       tenant_id text, idempotency_key text, id uuid, source text, location_id text,
       register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
-      at int4, len int4, kind text, o_source text, o_location_id text, o_sale_id text,
-      o_key text, o_kind text, business_day date, gross int8, discount int8,
-      service_charge int8, tax int8, included_tax int8, rounding int8, tip int8, net int8),
+      at int4, len int4, ${LEDGER_RECORD_COLUMNS}),
       (select ${binary}::bytea as bytes) as b
     on conflict (tenant_id, idempotency_key) do nothing
     returning tenant_id, idempotency_key, id::text as id,
@@ -139,30 +138,6 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
   });
-}
-
-/** The ledger fields of a row's JSON document: only those not zero, null or 'sale'. */
-function ledgerColumns(l: SaleLedger): Record<string, string> {
-  const c: Record<string, string> = {};
-  if (l.kind !== "sale") c.kind = l.kind;
-  const o = l.original;
-  if (o) {
-    c.o_source = o.source;
-    c.o_location_id = o.locationId;
-    c.o_sale_id = o.saleId;
-    if (o.idempotencyKey !== null) c.o_key = o.idempotencyKey;
-    if (o.kind !== null) c.o_kind = o.kind;
-  }
-  if (l.businessDay !== null) c.business_day = l.businessDay;
-  if (l.grossMinor !== 0n) c.gross = l.grossMinor.toString();
-  if (l.discountMinor !== 0n) c.discount = l.discountMinor.toString();
-  if (l.serviceChargeMinor !== 0n) c.service_charge = l.serviceChargeMinor.toString();
-  if (l.taxMinor !== 0n) c.tax = l.taxMinor.toString();
-  if (l.includedTaxMinor !== 0n) c.included_tax = l.includedTaxMinor.toString();
-  if (l.roundingMinor !== 0n) c.rounding = l.roundingMinor.toString();
-  if (l.tipMinor !== 0n) c.tip = l.tipMinor.toString();
-  if (l.netMinor !== 0n) c.net = l.netMinor.toString();
-  return c;
 }
 
 /** Reads what is stored under the given keys; keys with nothing stored are absent. */

@@ -166,7 +166,12 @@ describe("ledger", () => {
   it("refuses what validation refuses and a row cannot hold", () => {
     expect(() => ledger(sale({ kind: 9 as TransactionKind }))).toThrow(/sale\.kind/);
     expect(() =>
-      ledger(sale({ kind: TransactionKind.RETURN, original: { saleId: "x", kind: 7 } })),
+      ledger(
+        sale({
+          kind: TransactionKind.RETURN,
+          original: { saleId: "x", kind: 7 as TransactionKind },
+        }),
+      ),
     ).toThrow(/sale\.original\.kind/);
     for (const day of ["2026-02-30", "2026-13-01", "26-01-01", "2026-1-01", " 2026-01-01"]) {
       expect(() => ledger(sale({ businessDay: day })), day).toThrow(/sale\.business_day/);
