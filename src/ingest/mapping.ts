@@ -72,6 +72,7 @@ const REJECT_REASONS = {
   invalid_argument: RejectReason.INVALID_ARGUMENT,
   idempotency_conflict: RejectReason.IDEMPOTENCY_CONFLICT,
   malformed: RejectReason.MALFORMED,
+  original_conflict: RejectReason.ORIGINAL_CONFLICT,
 } as const;
 
 /** The proto answer to a stream. */

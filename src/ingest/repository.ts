@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
 import { LEDGER_RECORD_COLUMNS, ledgerColumns } from "./ledger-repository.js";
+import { explainRefusedVoids, VOID_GUARD } from "./void-guard.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
 export interface SaleRow {
@@ -38,6 +39,20 @@ export interface StoredSale {
   readonly inserted: boolean;
 }
 
+/**
+ * A post-void the database refused because of what it holds about the original (already voided,
+ * itself a void, another kind, or not cancelled exactly): nothing was stored under its key.
+ */
+export interface OriginalConflict {
+  readonly tenantId: string;
+  readonly idempotencyKey: string;
+  /** Why, for the client; the field is `sale.original`. */
+  readonly originalConflict: string;
+}
+
+/** What became of one row of a batch. */
+export type WriteResult = StoredSale | OriginalConflict;
+
 interface InsertedRow {
   tenant_id: string;
   idempotency_key: string;
@@ -55,12 +70,15 @@ const HASH_BYTES = 32;
  * Writes a batch of sales in one INSERT statement and reports, for every row, what the database
  * now holds under its key. Rows whose key already exists are left untouched (ON CONFLICT DO
  * NOTHING) and are read back in a second statement: it runs after the first has waited for any
- * concurrent writer of the same key to commit, so it sees that writer's row.
+ * concurrent writer of the same key to commit, so it sees that writer's row. A post-void that
+ * conflicts with its original (see void-guard.ts) is not written either and comes back as an
+ * OriginalConflict, explained by a third statement that runs only then.
  *
- * `rows` must not repeat a (tenantId, idempotencyKey) pair. They are written in key order so two
- * batches that share keys lock them in the same order and cannot deadlock.
+ * `rows` must not repeat a (tenantId, idempotencyKey) pair, nor hold two post-voids of one
+ * original (the second would be refused whichever came first). They are written in key order so
+ * two batches that share keys lock them in the same order and cannot deadlock.
  */
-export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<StoredSale[]> {
+export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<WriteResult[]> {
   if (rows.length === 0) return [];
   const order = rows.map((_, i) => i).sort((a, b) => compareKeys(rows[a], rows[b]));
   // Two parameters whatever the batch size, far below the 65,535-parameter cap, reading the same
@@ -94,7 +112,15 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
   });
   // Ledger values that are zero or absent (most of them on a plain sale) are left out of the
   // document and defaulted here: the document stays near its v1 size.
+  // A batch without post-voids (nearly every batch) skips the guard altogether. ON CONFLICT has
+  // no target so that it covers the one-void-per-original index as well as the key.
+  const guard = rows.some((r) => r.ledger.kind === "post_void") ? sql`where ${VOID_GUARD}` : sql``;
   const inserted = await sql<InsertedRow>`
+    with r as (
+      select * from json_to_recordset(${JSON.stringify(columns)}::json) as r(
+        tenant_id text, idempotency_key text, id uuid, source text, location_id text,
+        register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
+        at int4, len int4, ${LEDGER_RECORD_COLUMNS}))
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
                        register_id, sale_id, occurred_at, currency, total_minor, sale,
                        kind, original_source, original_location_id, original_sale_id,
@@ -109,12 +135,9 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
            r.business_day, coalesce(r.gross, 0), coalesce(r.discount, 0),
            coalesce(r.service_charge, 0), coalesce(r.tax, 0), coalesce(r.included_tax, 0),
            coalesce(r.rounding, 0), coalesce(r.tip, 0), coalesce(r.net, 0)
-    from json_to_recordset(${JSON.stringify(columns)}::json) as r(
-      tenant_id text, idempotency_key text, id uuid, source text, location_id text,
-      register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
-      at int4, len int4, ${LEDGER_RECORD_COLUMNS}),
-      (select ${binary}::bytea as bytes) as b
-    on conflict (tenant_id, idempotency_key) do nothing
+    from r, (select ${binary}::bytea as bytes) as b
+    ${guard}
+    on conflict do nothing
     returning tenant_id, idempotency_key, id::text as id,
               (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us`.execute(db);
 
@@ -122,7 +145,7 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
   rows.forEach((r, i) => {
     index.set(keyOf(r.tenantId, r.idempotencyKey), i);
   });
-  const results: (StoredSale | undefined)[] = new Array(rows.length);
+  const results: (WriteResult | undefined)[] = new Array(rows.length);
   for (const row of inserted.rows) {
     const i = index.get(keyOf(row.tenant_id, row.idempotency_key)) as number;
     results[i] = { ...toStored(row, (rows[i] as SaleRow).payloadHash), inserted: true };
@@ -133,8 +156,21 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
       results[index.get(keyOf(row.tenantId, row.idempotencyKey)) as number] = row;
     }
   }
+  const refused = rows.filter((r, i) => results[i] === undefined && r.ledger.kind === "post_void");
+  if (refused.length > 0) {
+    const reasons = await explainRefusedVoids(db, refused);
+    refused.forEach((r, j) => {
+      results[index.get(keyOf(r.tenantId, r.idempotencyKey)) as number] = {
+        tenantId: r.tenantId,
+        idempotencyKey: r.idempotencyKey,
+        // Nothing holds any more: a concurrent writer changed what is stored meanwhile.
+        originalConflict:
+          reasons[j] ?? "conflicts with what was stored about the original; retry to see why",
+      };
+    });
+  }
   return results.map((stored) => {
-    // Unreachable unless a row vanished between the two statements; sales are never deleted.
+    // Unreachable unless a row vanished between the statements; sales are never deleted.
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
   });

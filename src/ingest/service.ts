@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { IdempotencyConflictError, ValidationError } from "../errors.js";
+import { IdempotencyConflictError, OriginalConflictError, ValidationError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
 import { createBatcher } from "./batcher.js";
@@ -14,7 +14,7 @@ import {
   type RecordBudget,
   type StreamSession,
 } from "./model.js";
-import type { SaleRow, StoredSale } from "./repository.js";
+import type { SaleRow, WriteResult } from "./repository.js";
 import { Session, type StreamLimits } from "./stream-session.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
 
@@ -78,7 +78,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     maxWaitMs: options.maxStreamWaitMs ?? 0,
     maxInFlight: STREAM_BATCHES_IN_FLIGHT,
   };
-  const unaryWrites = createBatcher<SaleRow, StoredSale>({
+  const unaryWrites = createBatcher<SaleRow, WriteResult>({
     maxBatch: options.unaryBatchSize,
     maxConcurrent: options.unaryMaxConcurrentWrites,
     write: (rows) => {
@@ -101,6 +101,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const stored = await unaryWrites.submit(
         toSaleRow(tenantId, key, uuidv7(), fingerprint, sale),
       );
+      if ("originalConflict" in stored) {
+        observer.records(tenantId, sale.source, "rejected", 1);
+        throw new OriginalConflictError(stored.originalConflict);
+      }
       if (stored.payloadHash !== fingerprint.hash) {
         observer.records(tenantId, sale.source, "rejected", 1);
         throw new IdempotencyConflictError(key);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SaleLedger } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { uuidv7 } from "../../src/ingest/canonical.js";
-import type { SaleRow } from "../../src/ingest/repository.js";
+import type { SaleRow, StoredSale } from "../../src/ingest/repository.js";
 import { createDatabase, type DatabaseHandle } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -139,7 +139,7 @@ for (const kind of ["postgres", "pglite"] as const) {
         row(`k-${9 - i}`, s, times[i % times.length] as number, i % 2 ? ZERO_LEDGER : FULL_LEDGER),
       );
       const repeated = { ...(rows[2] as SaleRow), id: uuidv7() };
-      const results = await writeSaleBatch(handle.db, [...rows, repeated]);
+      const results = (await writeSaleBatch(handle.db, [...rows, repeated])) as StoredSale[];
 
       expect(results.map((r) => r.inserted)).toEqual([...rows.map(() => true), false]);
       expect(results.map((r) => r.id)).toEqual([...rows.map((r) => r.id), rows[2]?.id]);
