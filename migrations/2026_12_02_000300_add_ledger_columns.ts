@@ -37,12 +37,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   // `if not exists`: a large deployment builds these `concurrently` beforehand, under these names.
-  await db.schema
-    .createIndex("sales_location_day_idx")
-    .ifNotExists()
-    .on("sales")
-    .columns(["tenant_id", "location_id", "business_day"])
-    .execute();
+  // The day index is on the view's own day expression (timezone(text, timestamptz) is
+  // immutable), so a report over a range of days reads only those days: an index on the bare
+  // column could not serve it, since every v1 row's business_day is null.
+  await sql`
+    create index if not exists sales_business_day_idx on sales
+      (tenant_id, (coalesce(business_day, (occurred_at at time zone 'UTC')::date)), location_id)`.execute(
+    db,
+  );
   await db.schema
     .createIndex("sales_pos_identity_idx")
     .ifNotExists()
@@ -76,7 +78,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropView("net_sales_daily").execute();
   await db.schema.dropIndex("sales_pos_identity_idx").execute();
-  await db.schema.dropIndex("sales_location_day_idx").execute();
+  await db.schema.dropIndex("sales_business_day_idx").execute();
   await db.schema
     .alterTable("sales")
     .dropColumn("kind")

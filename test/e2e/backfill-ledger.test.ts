@@ -175,6 +175,20 @@ for (const kind of ["postgres", "pglite"] as const) {
         },
       ]);
     });
+
+    it("migrates down to the old schema and up again, keeping every row", async () => {
+      const count = async () =>
+        (await sql<{ n: string }>`select count(*)::text as n from sales`.execute(handle.db)).rows[0]
+          ?.n;
+      const before = await count();
+      await migrateTo(handle.db, BEFORE_LEDGER);
+      await expect(sql`select net_minor from sales`.execute(handle.db)).rejects.toThrow(
+        /net_minor/,
+      );
+      expect(await count()).toBe(before);
+      await migrateToLatest(handle.db);
+      expect(await withoutLedger(handle.db)).toBe(Number(before));
+    });
   });
 }
 
