@@ -15,7 +15,7 @@ import {
   SaleSchema,
   TransactionKind,
 } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { saleKey } from "../../src/client/sale-key.js";
+import { createIngestClient, IngestError, saleKey } from "../../src/client/index.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { DAILY_COLUMNS, type DailyRow, expectedDaily, v1Sales } from "../support/ledger-sales.js";
@@ -267,5 +267,35 @@ describe("post-voids, streamed", () => {
     expect(again).toMatchObject({ accepted: 0n, duplicate: 5n, rejected: 4n });
     expect(again.rejections.map((r) => Number(r.offset))).toEqual([2, 3, 5, 6]);
     expect(await daily(location)).toEqual(expectedDaily(accepted));
+  });
+});
+
+describe("post-voids through the client library", () => {
+  it("keys a void by default apart from its sale and reports a conflict as original_conflict", async () => {
+    const c = createIngestClient({ baseUrl: server.baseUrl, apiKey: server.keys.acme });
+    try {
+      const location = freshLocation();
+      const sale = makeSale({ locationId: location });
+      // The POS gives the void the voided receipt's number: only the key's suffix tells them apart.
+      const voided = voidOf(sale, sale.saleId);
+      const again = voidOf(sale, `${sale.saleId}-again`);
+      const result = await c.ingestMany([sale, voided, again]);
+      expect(result).toMatchObject({ accepted: 2, rejected: 1 });
+      expect(result.rejections).toEqual([
+        expect.objectContaining({
+          index: 2,
+          reason: "original_conflict",
+          field: "sale.original",
+          idempotencyKey: `pos:acme-pos:${location}:${sale.saleId}-again:post-void`,
+        }),
+      ]);
+      expect((await c.ingest(voided)).outcome).toBe("duplicate");
+      const err = await c.ingest(again).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IngestError);
+      expect(err).toMatchObject({ code: Code.FailedPrecondition, retryable: false });
+      expect(await daily(location)).toEqual(expectedDaily([sale, voided]));
+    } finally {
+      c.close();
+    }
   });
 });
