@@ -41,6 +41,21 @@ export interface SaleLedger {
   readonly totalMinor: bigint;
 }
 
+/**
+ * A sale the ledger cannot represent (a kind this build does not know, a business day that is
+ * no calendar date): validation refuses these first, so this is the last line, naming the field
+ * as validation would rather than storing a row that means nothing.
+ */
+export class LedgerError extends RangeError {
+  override readonly name = "LedgerError";
+  constructor(
+    readonly field: string,
+    readonly description: string,
+  ) {
+    super(`${field}: ${description}`);
+  }
+}
+
 const KINDS: Readonly<Record<number, LedgerKind>> = {
   [TransactionKind.UNSPECIFIED]: "sale",
   [TransactionKind.SALE]: "sale",
@@ -57,9 +72,8 @@ const BUSINESS_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
  * other kind already carries its sign in its totals (σ = +1). The original's empty location or
  * source means this transaction's, and is stored resolved so reports join without rules.
  *
- * @throws RangeError for what validation refuses and the ledger cannot represent (a kind this
- * build does not know, a business day that is not a calendar date): computing a ledger for an
- * unvalidated sale is a bug, not data.
+ * @throws LedgerError for what validation refuses and the ledger cannot represent (a kind this
+ * build does not know, a business day that is not a calendar date).
  */
 export function ledger(sale: Sale): SaleLedger {
   const kind = kindOf(sale.kind, "sale.kind");
@@ -97,7 +111,7 @@ export function ledger(sale: Sale): SaleLedger {
 
 function kindOf(kind: TransactionKind, field: string): LedgerKind {
   const stored = KINDS[kind];
-  if (stored === undefined) throw new RangeError(`${field}: unknown transaction kind ${kind}`);
+  if (stored === undefined) throw new LedgerError(field, `unknown transaction kind ${kind}`);
   return stored;
 }
 
@@ -107,7 +121,7 @@ function businessDayOf(day: string): string | null {
   // Date.UTC rolls 2026-02-30 over into March: a real date reads back as itself.
   const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
   if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
-    throw new RangeError("sale.business_day: not a YYYY-MM-DD calendar date");
+    throw new LedgerError("sale.business_day", "must be a calendar date, YYYY-MM-DD");
   }
   return day;
 }

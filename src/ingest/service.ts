@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { LedgerError } from "../contract/ledger.js";
 import { IdempotencyConflictError, OriginalConflictError, ValidationError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
@@ -98,9 +99,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       }
       const fingerprint = fingerprintSale(sale, saleBytes);
       const key = idempotencyKey ?? contentKey(fingerprint.hash);
-      const stored = await unaryWrites.submit(
-        toSaleRow(tenantId, key, uuidv7(), fingerprint, sale),
-      );
+      let row: SaleRow;
+      try {
+        row = toSaleRow(tenantId, key, uuidv7(), fingerprint, sale);
+      } catch (err) {
+        if (!(err instanceof LedgerError)) throw err;
+        observer.records(tenantId, sale.source, "rejected", 1);
+        throw new ValidationError([{ field: err.field, description: err.description }]);
+      }
+      const stored = await unaryWrites.submit(row);
       if ("originalConflict" in stored) {
         observer.records(tenantId, sale.source, "rejected", 1);
         throw new OriginalConflictError(stored.originalConflict);

@@ -1,4 +1,5 @@
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { LedgerError } from "../contract/ledger.js";
 import { RateLimitedError, StreamLimitError } from "../errors.js";
 import { voidedOriginalOf } from "./batch-write.js";
 import {
@@ -104,7 +105,16 @@ export class Session implements StreamSession {
     const key =
       recordKey ||
       (this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(fingerprint.hash));
-    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
+    let row: SaleRow;
+    try {
+      row = toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale);
+    } catch (err) {
+      if (!(err instanceof LedgerError)) throw err;
+      this.observer.records(this.tenantId, sale.source, "rejected", 1);
+      this.reject(offset, "invalid_argument", err.description, err.field);
+      return undefined;
+    }
+    this.pending.push({ offset, row });
     if (this.pending.length >= this.streamLimits.batchSize) return this.flush();
     return undefined;
   }

@@ -2,7 +2,10 @@ import { clone, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PreconditionFailureSchema } from "../../gen/google/rpc/error_details_pb.js";
+import {
+  BadRequestSchema,
+  PreconditionFailureSchema,
+} from "../../gen/google/rpc/error_details_pb.js";
 import {
   type IngestRequest,
   IngestRequestSchema,
@@ -297,5 +300,32 @@ describe("post-voids through the client library", () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe("sales the ledger cannot represent", () => {
+  it("are refused as invalid, naming the field, never stored or failed as internal", async () => {
+    const badDay = edited(makeSale(), (s) => {
+      s.businessDay = "2026-02-30";
+    });
+    const badKind = edited(makeSale(), (s) => {
+      s.kind = 9 as TransactionKind;
+    });
+    for (const [sale, field] of [
+      [badDay, "sale.business_day"],
+      [badKind, "sale.kind"],
+    ] as const) {
+      const err = await refusal(sale);
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toContain(
+        field,
+      );
+    }
+    const res = await stream([badDay, makeSale(), badKind]);
+    expect(res).toMatchObject({ accepted: 1n, rejected: 2n });
+    expect(res.rejections.map((r) => [Number(r.offset), r.reason, r.field])).toEqual([
+      [0, RejectReason.INVALID_ARGUMENT, "sale.business_day"],
+      [2, RejectReason.INVALID_ARGUMENT, "sale.kind"],
+    ]);
   });
 });
