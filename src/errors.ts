@@ -51,6 +51,20 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/**
+ * A post-void conflicts with what is stored about its original (already voided, itself a void,
+ * another kind, or not cancelled exactly): FAILED_PRECONDITION naming `sale.original`. Nothing
+ * was stored; the same void will be refused again until what is stored changes.
+ */
+export class OriginalConflictError extends Error {
+  override readonly name = "OriginalConflictError";
+  /** The field the client got wrong, or that disagrees with what is stored. */
+  readonly field = "sale.original";
+  constructor(reason: string) {
+    super(`sale.original: ${reason}`);
+  }
+}
+
 /** A dependency (the database) failed or is unreachable: UNAVAILABLE, retry with the same key. */
 export class DependencyUnavailableError extends Error {
   override readonly name: string = "DependencyUnavailableError";

@@ -142,6 +142,16 @@ program
   .action(() => exitWith(async () => (await import("./migrate.js")).runMigrate()));
 
 program
+  .command("backfill-ledger")
+  .description(
+    "fill the ledger columns of sales stored before they existed, from each row's own sale (restartable)",
+  )
+  .option("--batch-size <n>", "rows per UPDATE", positiveInt(100_000), 1_000)
+  .action((flags: { batchSize: number }) =>
+    exitWith(async () => (await import("./backfill-ledger.js")).runBackfillLedger(flags)),
+  );
+
+program
   .command("serve")
   .description("run the server (configured by environment variables; see the README)")
   .action(async () => (await import("./serve.js")).runServer());

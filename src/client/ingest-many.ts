@@ -78,7 +78,7 @@ export interface ManyRejection {
   readonly index: number;
   readonly sale: SaleInput;
   readonly idempotencyKey: string;
-  readonly reason: "invalid_argument" | "idempotency_conflict" | "malformed";
+  readonly reason: "invalid_argument" | "idempotency_conflict" | "malformed" | "original_conflict";
   readonly message: string;
   /** The offending field, e.g. "sale.totals.total_minor". */
   readonly field: string;
@@ -307,6 +307,8 @@ function reasonName(reason: RejectReason): ManyRejection["reason"] {
       return "idempotency_conflict";
     case RejectReason.MALFORMED:
       return "malformed";
+    case RejectReason.ORIGINAL_CONFLICT:
+      return "original_conflict";
     default:
       return "invalid_argument";
   }

@@ -6,6 +6,7 @@ import {
   BadRequestSchema,
   ErrorInfoSchema,
   file_google_rpc_error_details,
+  PreconditionFailureSchema,
   RetryInfoSchema,
 } from "../../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/status_pb.js";
@@ -17,6 +18,7 @@ import {
   IdempotencyConflictError,
   MalformedMessageError,
   NotReadyError,
+  OriginalConflictError,
   RateLimitedError,
   ShuttingDownError,
   StreamLimitError,
@@ -81,6 +83,14 @@ export function toGrpcError(err: unknown): GrpcError {
   }
   if (err instanceof IdempotencyConflictError) {
     return plain(status.FAILED_PRECONDITION, err.message);
+  }
+  if (err instanceof OriginalConflictError) {
+    const failure = create(PreconditionFailureSchema, {
+      violations: [{ type: "ORIGINAL_CONFLICT", subject: err.field, description: err.message }],
+    });
+    return withDetails(status.FAILED_PRECONDITION, err.message, [
+      anyPack(PreconditionFailureSchema, failure),
+    ]);
   }
   if (err instanceof DependencyUnavailableError) return unavailable(err.message, err.retryAfterMs);
   if (err instanceof RateLimitedError) {

@@ -9,6 +9,7 @@ import {
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { ledger } from "../contract/ledger.js";
 import type { SaleFingerprint } from "./canonical.js";
 import type { IngestResult, StreamSummary } from "./model.js";
 import type { SaleRow } from "./repository.js";
@@ -21,6 +22,7 @@ export function toSaleRow(
   fingerprint: SaleFingerprint,
   sale: Sale,
 ): SaleRow {
+  const values = ledger(sale);
   return {
     tenantId,
     idempotencyKey,
@@ -33,8 +35,10 @@ export function toSaleRow(
     // Validation guarantees occurredAt and totals are present.
     occurredAtMicros: timestampToMicros(sale.occurredAt as Timestamp),
     currency: sale.currency,
-    totalMinor: (sale.totals?.totalMinor ?? 0n).toString(),
+    // Signed as the ledger is: a post-void's total is stored negated.
+    totalMinor: values.totalMinor.toString(),
     sale: fingerprint.bytes,
+    ledger: values,
   };
 }
 
@@ -68,6 +72,7 @@ const REJECT_REASONS = {
   invalid_argument: RejectReason.INVALID_ARGUMENT,
   idempotency_conflict: RejectReason.IDEMPOTENCY_CONFLICT,
   malformed: RejectReason.MALFORMED,
+  original_conflict: RejectReason.ORIGINAL_CONFLICT,
 } as const;
 
 /** The proto answer to a stream. */

@@ -13,7 +13,11 @@ export interface IngestResult {
 }
 
 /** Why a streamed record was not stored. */
-export type RejectionReason = "invalid_argument" | "idempotency_conflict" | "malformed";
+export type RejectionReason =
+  | "invalid_argument"
+  | "idempotency_conflict"
+  | "malformed"
+  | "original_conflict";
 
 export interface Rejection {
   readonly offset: number;

@@ -1,5 +1,8 @@
 import { sql } from "kysely";
+import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
+import { LEDGER_RECORD_COLUMNS, ledgerColumns } from "./ledger-repository.js";
+import { explainRefusedVoids, VOID_GUARD } from "./void-guard.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
 export interface SaleRow {
@@ -20,6 +23,8 @@ export interface SaleRow {
   readonly totalMinor: string;
   /** The sale's protobuf encoding. */
   readonly sale: Uint8Array;
+  /** Its ledger values (src/contract/ledger.ts); `ledger.totalMinor` is `totalMinor`. */
+  readonly ledger: SaleLedger;
 }
 
 /** What the database holds for a key after a write. */
@@ -33,6 +38,20 @@ export interface StoredSale {
   /** True when this write stored the row; false when it was already there. */
   readonly inserted: boolean;
 }
+
+/**
+ * A post-void the database refused because of what it holds about the original (already voided,
+ * itself a void, another kind, or not cancelled exactly): nothing was stored under its key.
+ */
+export interface OriginalConflict {
+  readonly tenantId: string;
+  readonly idempotencyKey: string;
+  /** Why, for the client; the field is `sale.original`. */
+  readonly originalConflict: string;
+}
+
+/** What became of one row of a batch. */
+export type WriteResult = StoredSale | OriginalConflict;
 
 interface InsertedRow {
   tenant_id: string;
@@ -51,12 +70,15 @@ const HASH_BYTES = 32;
  * Writes a batch of sales in one INSERT statement and reports, for every row, what the database
  * now holds under its key. Rows whose key already exists are left untouched (ON CONFLICT DO
  * NOTHING) and are read back in a second statement: it runs after the first has waited for any
- * concurrent writer of the same key to commit, so it sees that writer's row.
+ * concurrent writer of the same key to commit, so it sees that writer's row. A post-void that
+ * conflicts with its original (see void-guard.ts) is not written either and comes back as an
+ * OriginalConflict, explained by a third statement that runs only then.
  *
- * `rows` must not repeat a (tenantId, idempotencyKey) pair. They are written in key order so two
- * batches that share keys lock them in the same order and cannot deadlock.
+ * `rows` must not repeat a (tenantId, idempotencyKey) pair, nor hold two post-voids of one
+ * original (the second would be refused whichever came first). They are written in key order so
+ * two batches that share keys lock them in the same order and cannot deadlock.
  */
-export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<StoredSale[]> {
+export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<WriteResult[]> {
   if (rows.length === 0) return [];
   const order = rows.map((_, i) => i).sort((a, b) => compareKeys(rows[a], rows[b]));
   // Two parameters whatever the batch size, far below the 65,535-parameter cap, reading the same
@@ -83,23 +105,39 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
       // 1-based, as SQL's substring counts.
       at: at + 1,
       len: r.sale.byteLength,
+      ...ledgerColumns(r.ledger),
     };
     at += HASH_BYTES + r.sale.byteLength;
     return column;
   });
+  // Ledger values that are zero or absent (most of them on a plain sale) are left out of the
+  // document and defaulted here: the document stays near its v1 size.
+  // A batch without post-voids (nearly every batch) skips the guard altogether. ON CONFLICT has
+  // no target so that it covers the one-void-per-original index as well as the key.
+  const guard = rows.some((r) => r.ledger.kind === "post_void") ? sql`where ${VOID_GUARD}` : sql``;
   const inserted = await sql<InsertedRow>`
+    with r as (
+      select * from json_to_recordset(${JSON.stringify(columns)}::json) as r(
+        tenant_id text, idempotency_key text, id uuid, source text, location_id text,
+        register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
+        at int4, len int4, ${LEDGER_RECORD_COLUMNS}))
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
-                       register_id, sale_id, occurred_at, currency, total_minor, sale)
+                       register_id, sale_id, occurred_at, currency, total_minor, sale,
+                       kind, original_source, original_location_id, original_sale_id,
+                       original_idempotency_key, original_kind, business_day, gross_minor,
+                       discount_minor, service_charge_minor, tax_minor, included_tax_minor,
+                       rounding_minor, tip_minor, net_minor)
     select r.tenant_id, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
            r.location_id, r.register_id, r.sale_id,
            timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
-           r.total_minor, substring(b.bytes from r.at + 32 for r.len)
-    from json_to_recordset(${JSON.stringify(columns)}::json) as r(
-      tenant_id text, idempotency_key text, id uuid, source text, location_id text,
-      register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
-      at int4, len int4),
-      (select ${binary}::bytea as bytes) as b
-    on conflict (tenant_id, idempotency_key) do nothing
+           r.total_minor, substring(b.bytes from r.at + 32 for r.len),
+           coalesce(r.kind, 'sale'), r.o_source, r.o_location_id, r.o_sale_id, r.o_key, r.o_kind,
+           r.business_day, coalesce(r.gross, 0), coalesce(r.discount, 0),
+           coalesce(r.service_charge, 0), coalesce(r.tax, 0), coalesce(r.included_tax, 0),
+           coalesce(r.rounding, 0), coalesce(r.tip, 0), coalesce(r.net, 0)
+    from r, (select ${binary}::bytea as bytes) as b
+    ${guard}
+    on conflict do nothing
     returning tenant_id, idempotency_key, id::text as id,
               (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us`.execute(db);
 
@@ -107,7 +145,7 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
   rows.forEach((r, i) => {
     index.set(keyOf(r.tenantId, r.idempotencyKey), i);
   });
-  const results: (StoredSale | undefined)[] = new Array(rows.length);
+  const results: (WriteResult | undefined)[] = new Array(rows.length);
   for (const row of inserted.rows) {
     const i = index.get(keyOf(row.tenant_id, row.idempotency_key)) as number;
     results[i] = { ...toStored(row, (rows[i] as SaleRow).payloadHash), inserted: true };
@@ -118,8 +156,21 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
       results[index.get(keyOf(row.tenantId, row.idempotencyKey)) as number] = row;
     }
   }
+  const refused = rows.filter((r, i) => results[i] === undefined && r.ledger.kind === "post_void");
+  if (refused.length > 0) {
+    const reasons = await explainRefusedVoids(db, refused);
+    refused.forEach((r, j) => {
+      results[index.get(keyOf(r.tenantId, r.idempotencyKey)) as number] = {
+        tenantId: r.tenantId,
+        idempotencyKey: r.idempotencyKey,
+        // Nothing holds any more: a concurrent writer changed what is stored meanwhile.
+        originalConflict:
+          reasons[j] ?? "conflicts with what was stored about the original; retry to see why",
+      };
+    });
+  }
   return results.map((stored) => {
-    // Unreachable unless a row vanished between the two statements; sales are never deleted.
+    // Unreachable unless a row vanished between the statements; sales are never deleted.
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
   });

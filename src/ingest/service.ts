@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { IdempotencyConflictError, ValidationError } from "../errors.js";
+import { LedgerError } from "../contract/ledger.js";
+import { IdempotencyConflictError, OriginalConflictError, ValidationError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import { writeSaleBatch } from "./batch-write.js";
 import { createBatcher } from "./batcher.js";
@@ -14,7 +15,7 @@ import {
   type RecordBudget,
   type StreamSession,
 } from "./model.js";
-import type { SaleRow, StoredSale } from "./repository.js";
+import type { SaleRow, WriteResult } from "./repository.js";
 import { Session, type StreamLimits } from "./stream-session.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
 
@@ -86,7 +87,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     maxWaitMs: options.maxStreamWaitMs ?? 0,
     maxInFlight: STREAM_BATCHES_IN_FLIGHT,
   };
-  const unaryWrites = createBatcher<SaleRow, StoredSale>({
+  const unaryWrites = createBatcher<SaleRow, WriteResult>({
     maxBatch: options.unaryBatchSize,
     maxConcurrent: options.unaryMaxConcurrentWrites,
     write: (rows) => {
@@ -106,9 +107,19 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       }
       const fingerprint = fingerprintSale(sale, saleBytes);
       const key = idempotencyKey ?? contentKey(fingerprint.hash);
-      const stored = await unaryWrites.submit(
-        toSaleRow(tenantId, key, uuidv7(), fingerprint, sale),
-      );
+      let row: SaleRow;
+      try {
+        row = toSaleRow(tenantId, key, uuidv7(), fingerprint, sale);
+      } catch (err) {
+        if (!(err instanceof LedgerError)) throw err;
+        observer.records(tenantId, sale.source, "rejected", 1);
+        throw new ValidationError([{ field: err.field, description: err.description }]);
+      }
+      const stored = await unaryWrites.submit(row);
+      if ("originalConflict" in stored) {
+        observer.records(tenantId, sale.source, "rejected", 1);
+        throw new OriginalConflictError(stored.originalConflict);
+      }
       if (stored.payloadHash !== fingerprint.hash) {
         observer.records(tenantId, sale.source, "rejected", 1);
         throw new IdempotencyConflictError(key);

@@ -1,5 +1,7 @@
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { LedgerError } from "../contract/ledger.js";
 import { RateLimitedError, StreamLimitError } from "../errors.js";
+import { voidedOriginalOf } from "./batch-write.js";
 import {
   contentKey,
   fingerprintSale,
@@ -17,7 +19,7 @@ import {
   type StreamSession,
   type StreamSummary,
 } from "./model.js";
-import type { SaleRow, StoredSale } from "./repository.js";
+import type { SaleRow, WriteResult } from "./repository.js";
 import { type ValidationLimits, validateSale } from "./validation.js";
 
 type Outcome = "accepted" | "duplicate" | "rejected";
@@ -67,7 +69,7 @@ export class Session implements StreamSession {
     private readonly tenantId: string,
     private readonly streamKey: string | undefined,
     private readonly observer: IngestObserver,
-    private readonly writeBatch: (rows: readonly SaleRow[]) => Promise<StoredSale[]>,
+    private readonly writeBatch: (rows: readonly SaleRow[]) => Promise<WriteResult[]>,
     private readonly budget: RecordBudget,
   ) {}
 
@@ -109,7 +111,16 @@ export class Session implements StreamSession {
     const key =
       recordKey ||
       (this.streamKey ? streamRecordKey(this.streamKey, offset) : contentKey(fingerprint.hash));
-    this.pending.push({ offset, row: toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale) });
+    let row: SaleRow;
+    try {
+      row = toSaleRow(this.tenantId, key, uuidv7(), fingerprint, sale);
+    } catch (err) {
+      if (!(err instanceof LedgerError)) throw err;
+      this.observer.records(this.tenantId, sale.source, "rejected", 1);
+      this.reject(offset, "invalid_argument", err.description, err.field);
+      return undefined;
+    }
+    this.pending.push({ offset, row });
     this.pendingBytes += fingerprint.bytes.length;
     if (
       this.pending.length >= this.streamLimits.batchSize ||
@@ -210,6 +221,11 @@ export class Session implements StreamSession {
     this.pending = [];
     this.pendingBytes = 0;
     const keys = new Set(batch.map((b) => b.row.idempotencyKey));
+    // Likewise the original of a post-void: of two voids of one original, the earlier is stored.
+    for (const b of batch) {
+      const original = voidedOriginalOf(b.row);
+      if (original !== undefined) keys.add(original);
+    }
     // A key written by a batch in flight: wait for it, so the earlier record is the one stored.
     while (this.inFlight.some((b) => overlaps(b.keys, keys))) await this.oldestDone();
     const done = this.write(batch);
@@ -235,13 +251,16 @@ export class Session implements StreamSession {
     // Counted per source, then reported once per batch: metrics stay off the per-record path.
     const counts = new Map<string, Record<Outcome, number>>();
     batch.forEach(({ offset, row }, i) => {
-      const s = stored[i] as StoredSale;
+      const s = stored[i] as WriteResult;
       let perSource = counts.get(row.source);
       if (!perSource) {
         perSource = { accepted: 0, duplicate: 0, rejected: 0 };
         counts.set(row.source, perSource);
       }
-      if (s.payloadHash !== row.payloadHash) {
+      if ("originalConflict" in s) {
+        perSource.rejected++;
+        this.reject(offset, "original_conflict", s.originalConflict, "sale.original");
+      } else if (s.payloadHash !== row.payloadHash) {
         perSource.rejected++;
         this.reject(
           offset,

@@ -249,15 +249,18 @@ function dropMisnamedDefaults(registry: Registry): void {
 
 /**
  * A bounded operation name for a SQL statement: the verb and the table, e.g. "insert_sales".
- * The service runs a fixed set of statements, so this never grows with traffic.
+ * The service runs a fixed set of statements, so this never grows with traffic. A statement
+ * that opens with a CTE (`with r as (…) insert into sales …`) is named by its main verb, and a
+ * set-returning function (`from json_to_recordset(…)`) is not a table.
  */
 export function queryOperation(sqlText: string): string {
   const text = sqlText.trimStart().toLowerCase();
-  const verb = /^(\w+)/.exec(text)?.[1] ?? "query";
+  let verb = /^(\w+)/.exec(text)?.[1] ?? "query";
+  if (verb === "with") verb = /\b(insert|update|delete)\b/.exec(text)?.[1] ?? "select";
   const table =
     /\b(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?/.exec(text)?.[1] ??
     /\bjoin\s+"?(\w+)"?\s+\w+\s+on\b/.exec(text)?.[1] ??
-    /\bfrom\s+"?(\w+)"?/.exec(text)?.[1];
+    /\bfrom\s+"?(\w+)"?(?!\w|"?\s*\()/.exec(text)?.[1];
   if (/^select 1\s*$/.test(text)) return "ping";
   return table ? `${verb}_${table}` : verb;
 }

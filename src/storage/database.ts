@@ -31,8 +31,52 @@ export interface Database {
     total_minor: ColumnType<string, string | bigint, string | bigint>;
     /** Protobuf encoding of pos.ingest.v1.Sale. */
     sale: Uint8Array;
+    // The ledger (migration 000300): written with every row; null on rows stored before it until
+    // `backfill-ledger` fills them. Amounts are signed minor units, a post-void's negated.
+    kind: ColumnType<LedgerKindColumn, LedgerKindColumn | undefined, LedgerKindColumn>;
+    original_source: string | null;
+    original_location_id: string | null;
+    original_sale_id: string | null;
+    original_idempotency_key: string | null;
+    original_kind: LedgerKindColumn | null;
+    /** "YYYY-MM-DD" as written; pg reads a date back as a Date. */
+    business_day: ColumnType<Date | string | null, string | null, string | null>;
+    gross_minor: MinorColumn;
+    discount_minor: MinorColumn;
+    service_charge_minor: MinorColumn;
+    tax_minor: MinorColumn;
+    included_tax_minor: MinorColumn;
+    rounding_minor: MinorColumn;
+    tip_minor: MinorColumn;
+    net_minor: MinorColumn;
+  };
+  /** Net sales per tenant, location, currency and business day (a view; read only). */
+  net_sales_daily: {
+    tenant_id: string;
+    location_id: string;
+    currency: string;
+    business_day: Date | string;
+    transactions: string;
+    returns: string;
+    post_voids: string;
+    gross_minor: string | null;
+    discount_minor: string | null;
+    service_charge_minor: string | null;
+    tax_minor: string | null;
+    included_tax_minor: string | null;
+    rounding_minor: string | null;
+    tip_minor: string | null;
+    net_minor: string | null;
+    total_minor: string;
+    rows_without_ledger: string;
   };
 }
+
+/** `sales.kind`: a transaction kind as stored. */
+type LedgerKindColumn = "sale" | "return" | "exchange" | "post_void";
+
+/** A nullable bigint column: read as a decimal string, written as a bigint or one. */
+type MinorColumn = ColumnType<string | null, string | bigint | null, string | bigint | null>;
 
 /** A Kysely handle or an open transaction: repositories accept either, so callers compose. */
 export type Executor = Kysely<Database> | Transaction<Database>;

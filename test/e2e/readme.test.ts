@@ -246,6 +246,13 @@ describe("README", { timeout: 240_000 }, () => {
     );
     expect(twice).toEqual([]);
 
+    // The backfill of the Reporting section: every row the examples stored has its ledger.
+    const reporting = shellBlocks.filter((b) => b.section === "Reporting");
+    expect(reporting).toHaveLength(1);
+    for (const c of commandsOf(reporting[0]?.body ?? "")) {
+      expect(await sh(c, values)).toMatch(/^nothing to backfill: every row has its ledger$/m);
+    }
+
     expect(await sh(revoke, values)).toContain(`revoked ${keyId}`);
     const runnable = commands.filter((c) => classify(c.command)?.run);
     expect(runnable.filter((c) => !ran.has(c.command)).map((c) => c.command)).toEqual([]);

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SaleLedger } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { uuidv7 } from "../../src/ingest/canonical.js";
-import type { SaleRow } from "../../src/ingest/repository.js";
+import type { SaleRow, StoredSale } from "../../src/ingest/repository.js";
 import { createDatabase, type DatabaseHandle } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -12,7 +13,50 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 // columns travel in a JSON document, the hash and sale bytes in one binary parameter, the time as
 // microseconds, so the offsets and conversions are checked against what comes back.
 
-function row(key: string, saleBytes: Uint8Array, occurredAtMicros: number): SaleRow {
+/** Every ledger column set, signs mixed, int64 extremes, text that needs escaping. */
+const FULL_LEDGER: SaleLedger = {
+  kind: "exchange",
+  original: {
+    source: 'pos-"1"',
+    locationId: "Zürich \\ 2",
+    saleId: "R-😀",
+    idempotencyKey: "pos:a:b:c",
+    kind: "sale",
+  },
+  businessDay: "2026-02-28",
+  grossMinor: -9_223_372_036_854_775_807n,
+  discountMinor: 9_223_372_036_854_775_807n,
+  serviceChargeMinor: -1n,
+  taxMinor: 2n,
+  includedTaxMinor: -3n,
+  roundingMinor: 4n,
+  tipMinor: -5n,
+  netMinor: 6n,
+  totalMinor: 9_999_999_999_999n,
+};
+
+/** A plain sale's ledger: every value that is left out of the document when it is the default. */
+const ZERO_LEDGER: SaleLedger = {
+  kind: "sale",
+  original: null,
+  businessDay: null,
+  grossMinor: 0n,
+  discountMinor: 0n,
+  serviceChargeMinor: 0n,
+  taxMinor: 0n,
+  includedTaxMinor: 0n,
+  roundingMinor: 0n,
+  tipMinor: 0n,
+  netMinor: 0n,
+  totalMinor: 9_999_999_999_999n,
+};
+
+function row(
+  key: string,
+  saleBytes: Uint8Array,
+  occurredAtMicros: number,
+  ledger: SaleLedger = FULL_LEDGER,
+): SaleRow {
   return {
     tenantId: "acme",
     idempotencyKey: key,
@@ -26,6 +70,7 @@ function row(key: string, saleBytes: Uint8Array, occurredAtMicros: number): Sale
     currency: "EUR",
     totalMinor: "9999999999999",
     sale: saleBytes,
+    ledger,
   };
 }
 
@@ -39,6 +84,31 @@ interface Stored {
   occurred_us: string;
   total_minor: string;
   sale: Uint8Array;
+  ledger: unknown[];
+}
+
+/** The ledger columns a row is expected to hold, in the order `stored` selects them. */
+function ledgerColumns(l: SaleLedger): unknown[] {
+  const o = l.original;
+  return [
+    l.kind,
+    o?.source ?? null,
+    o?.locationId ?? null,
+    o?.saleId ?? null,
+    o?.idempotencyKey ?? null,
+    o?.kind ?? null,
+    l.businessDay,
+    ...[
+      l.grossMinor,
+      l.discountMinor,
+      l.serviceChargeMinor,
+      l.taxMinor,
+      l.includedTaxMinor,
+      l.roundingMinor,
+      l.tipMinor,
+      l.netMinor,
+    ].map(String),
+  ];
 }
 
 for (const kind of ["postgres", "pglite"] as const) {
@@ -65,16 +135,23 @@ for (const kind of ["postgres", "pglite"] as const) {
       // Sizes around the varint and alignment boundaries, an empty sale, a long one.
       const sales = [0, 1, 31, 32, 33, 127, 128, 155, 4000].map((n) => randomBytes(n));
       const times = [946_684_800_000_000, 1_768_478_400_123_456, 1_768_478_400_999_999];
-      const rows = sales.map((s, i) => row(`k-${9 - i}`, s, times[i % times.length] as number));
+      const rows = sales.map((s, i) =>
+        row(`k-${9 - i}`, s, times[i % times.length] as number, i % 2 ? ZERO_LEDGER : FULL_LEDGER),
+      );
       const repeated = { ...(rows[2] as SaleRow), id: uuidv7() };
-      const results = await writeSaleBatch(handle.db, [...rows, repeated]);
+      const results = (await writeSaleBatch(handle.db, [...rows, repeated])) as StoredSale[];
 
       expect(results.map((r) => r.inserted)).toEqual([...rows.map(() => true), false]);
       expect(results.map((r) => r.id)).toEqual([...rows.map((r) => r.id), rows[2]?.id]);
       const stored = await sql<Stored>`
         select idempotency_key, id::text as id, encode(payload_hash, 'hex') as payload_hash,
                location_id, register_id, sale_id, total_minor::text as total_minor, sale,
-               (extract(epoch from occurred_at) * 1000000)::int8::text as occurred_us
+               (extract(epoch from occurred_at) * 1000000)::int8::text as occurred_us,
+               json_build_array(kind, original_source, original_location_id, original_sale_id,
+                 original_idempotency_key, original_kind, business_day::text,
+                 gross_minor::text, discount_minor::text, service_charge_minor::text,
+                 tax_minor::text, included_tax_minor::text, rounding_minor::text,
+                 tip_minor::text, net_minor::text) as ledger
         from sales order by idempotency_key`.execute(handle.db);
       const byKey = new Map(stored.rows.map((s) => [s.idempotency_key, s]));
       expect(byKey.size).toBe(rows.length);
@@ -88,6 +165,7 @@ for (const kind of ["postgres", "pglite"] as const) {
           sale_id: r.saleId,
           occurred_us: String(r.occurredAtMicros),
           total_minor: r.totalMinor,
+          ledger: ledgerColumns(r.ledger),
         });
         expect(Buffer.from(s?.sale ?? []).equals(Buffer.from(r.sale))).toBe(true);
       }

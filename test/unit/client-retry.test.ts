@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { isRetryable, saleKey } from "../../src/client/index.js";
 import { retryPolicy, withRetries } from "../../src/client/retry.js";
 
@@ -19,6 +20,18 @@ describe("saleKey", () => {
     expect(long).toMatch(/^pos-sha256:[0-9a-f]{64}$/);
     expect(saleKey({ source: "s", locationId: "l", saleId: "9".repeat(300) })).toBe(long);
     expect(saleKey({ source: "s", locationId: "l", saleId: "\ud800" })).toMatch(/^pos-sha256:/);
+  });
+
+  it("keys a post-void apart from the sale it voids, even under the voided receipt's number", () => {
+    const ids = { source: "square", locationId: "L1", saleId: "42" };
+    expect(saleKey({ ...ids, kind: TransactionKind.POST_VOID })).toBe("pos:square:L1:42:post-void");
+    for (const kind of [TransactionKind.SALE, TransactionKind.RETURN, TransactionKind.EXCHANGE]) {
+      expect(saleKey({ ...ids, kind })).toBe("pos:square:L1:42");
+    }
+    const long = { source: "s", locationId: "l", saleId: "9".repeat(300) };
+    expect(saleKey({ ...long, kind: TransactionKind.POST_VOID })).toBe(
+      `${saleKey(long)}:post-void`,
+    );
   });
 });
 

@@ -1,0 +1,127 @@
+import { type Sale, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+
+/**
+ * What a stored transaction does to the books: the signed values reports sum (the `sales`
+ * ledger columns and the `net_sales_daily` view). One definition for the server that writes them
+ * and the backfill that fills older rows, so a row means the same whichever path wrote it.
+ * Browser-safe: it imports only the generated contract.
+ */
+
+/** A transaction kind as stored (`sales.kind`, `sales.original_kind`). */
+export type LedgerKind = "sale" | "return" | "exchange" | "post_void";
+
+/** The transaction a return, exchange or post-void refers to, with its identity resolved. */
+export interface LedgerOriginal {
+  readonly source: string;
+  readonly locationId: string;
+  readonly saleId: string;
+  /** The key the original was stored under; null when the message does not say. */
+  readonly idempotencyKey: string | null;
+  /** The original's kind; null when the message does not say (a return may leave it out). */
+  readonly kind: LedgerKind | null;
+}
+
+/** The ledger values of one transaction; every amount in minor units, with σ applied. */
+export interface SaleLedger {
+  readonly kind: LedgerKind;
+  readonly original: LedgerOriginal | null;
+  /** The stated business day, "YYYY-MM-DD"; null when not stated (reports use occurred_at's UTC date). */
+  readonly businessDay: string | null;
+  readonly grossMinor: bigint;
+  readonly discountMinor: bigint;
+  readonly serviceChargeMinor: bigint;
+  /** Tax added on top plus tax included in prices. */
+  readonly taxMinor: bigint;
+  readonly includedTaxMinor: bigint;
+  readonly roundingMinor: bigint;
+  readonly tipMinor: bigint;
+  /** Gross − discount − included tax: what the business earned, before added tax and fees. */
+  readonly netMinor: bigint;
+  /** Gross − discount + service charge + added tax + rounding. */
+  readonly totalMinor: bigint;
+}
+
+/**
+ * A sale the ledger cannot represent (a kind this build does not know, a business day that is
+ * no calendar date): validation refuses these first, so this is the last line, naming the field
+ * as validation would rather than storing a row that means nothing.
+ */
+export class LedgerError extends RangeError {
+  override readonly name = "LedgerError";
+  constructor(
+    readonly field: string,
+    readonly description: string,
+  ) {
+    super(`${field}: ${description}`);
+  }
+}
+
+const KINDS: Readonly<Record<number, LedgerKind>> = {
+  [TransactionKind.UNSPECIFIED]: "sale",
+  [TransactionKind.SALE]: "sale",
+  [TransactionKind.RETURN]: "return",
+  [TransactionKind.EXCHANGE]: "exchange",
+  [TransactionKind.POST_VOID]: "post_void",
+};
+
+const BUSINESS_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * The ledger values of a validated sale. A post-void repeats its original's totals as they were
+ * and is stored negated (σ = −1), so a void and its original sum to zero on every column; every
+ * other kind already carries its sign in its totals (σ = +1). The original's empty location or
+ * source means this transaction's, and is stored resolved so reports join without rules.
+ *
+ * @throws LedgerError for what validation refuses and the ledger cannot represent (a kind this
+ * build does not know, a business day that is not a calendar date).
+ */
+export function ledger(sale: Sale): SaleLedger {
+  const kind = kindOf(sale.kind, "sale.kind");
+  const sigma = kind === "post_void" ? -1n : 1n;
+  const t = sale.totals;
+  const subtotal = t?.subtotalMinor ?? 0n;
+  const discount = t?.discountMinor ?? 0n;
+  const addedTax = t?.taxMinor ?? 0n;
+  const includedTax = t?.includedTaxMinor ?? 0n;
+  const o = sale.original;
+  return {
+    kind,
+    original: o
+      ? {
+          source: o.source || sale.source,
+          locationId: o.locationId || sale.locationId,
+          saleId: o.saleId,
+          idempotencyKey: o.idempotencyKey || null,
+          kind:
+            o.kind === TransactionKind.UNSPECIFIED ? null : kindOf(o.kind, "sale.original.kind"),
+        }
+      : null,
+    businessDay: businessDayOf(sale.businessDay),
+    grossMinor: sigma * subtotal,
+    discountMinor: sigma * discount,
+    serviceChargeMinor: sigma * (t?.serviceChargeMinor ?? 0n),
+    taxMinor: sigma * (addedTax + includedTax),
+    includedTaxMinor: sigma * includedTax,
+    roundingMinor: sigma * (t?.roundingMinor ?? 0n),
+    tipMinor: sigma * (t?.tipMinor ?? 0n),
+    netMinor: sigma * (subtotal - discount - includedTax),
+    totalMinor: sigma * (t?.totalMinor ?? 0n),
+  };
+}
+
+function kindOf(kind: TransactionKind, field: string): LedgerKind {
+  const stored = KINDS[kind];
+  if (stored === undefined) throw new LedgerError(field, `unknown transaction kind ${kind}`);
+  return stored;
+}
+
+function businessDayOf(day: string): string | null {
+  if (day === "") return null;
+  const m = BUSINESS_DAY.exec(day);
+  // Date.UTC rolls 2026-02-30 over into March: a real date reads back as itself.
+  const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
+    throw new LedgerError("sale.business_day", "must be a calendar date, YYYY-MM-DD");
+  }
+  return day;
+}
