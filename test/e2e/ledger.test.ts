@@ -13,6 +13,7 @@ import {
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import {
+  LineKind,
   OriginalTransactionSchema,
   type Sale,
   SaleSchema,
@@ -74,6 +75,20 @@ function voidOf(original: Sale, saleId = `${original.saleId}-void`, kind = Trans
     v.saleId = saleId;
     v.kind = TransactionKind.POST_VOID;
     v.original = create(OriginalTransactionSchema, { saleId: original.saleId, kind });
+  });
+}
+
+/** `sale` refunded in full: a valid RETURN body, to declare a void of a return with. */
+function refundOf(sale: Sale): Sale {
+  return edited(sale, (v) => {
+    v.kind = TransactionKind.RETURN;
+    for (const line of v.lineItems) line.kind = LineKind.RETURN;
+    const t = v.totals as NonNullable<Sale["totals"]>;
+    t.subtotalMinor = -t.subtotalMinor;
+    t.discountMinor = -t.discountMinor;
+    t.taxMinor = -t.taxMinor;
+    t.totalMinor = -t.totalMinor;
+    for (const p of v.payments) p.amountMinor = -p.amountMinor;
   });
 }
 
@@ -196,7 +211,8 @@ describe("post-voids, unary", () => {
       ],
       [voidOf(voided, "void-of-void"), /is itself a post-void/],
       [
-        voidOf(other, `${other.saleId}-void`, TransactionKind.RETURN),
+        // A body valid as the return it declares (validation checks that), but `other` is a sale.
+        voidOf(refundOf(other), `${other.saleId}-void`, TransactionKind.RETURN),
         /is a sale, not the return that original\.kind says/,
       ],
       [

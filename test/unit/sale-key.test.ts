@@ -23,7 +23,7 @@ describe("saleKey", () => {
     );
     const long = { ...identity, saleId: "x".repeat(300) };
     const voided = saleKey({ ...long, kind: TransactionKind.POST_VOID });
-    expect(voided).toMatch(/^pos-sha256:[0-9a-f]{64}$/);
-    expect(voided).not.toBe(saleKey(long));
+    expect(voided).toBe(`${saleKey(long)}:post-void`);
+    expect(voided).toMatch(/^pos-sha256:[0-9a-f]{64}:post-void$/);
   });
 });
