@@ -196,6 +196,9 @@ describe("README", { timeout: 240_000 }, () => {
     const sent = await sh(session.join("\n"), values);
     expect(sent).toMatch(/accepted\s+300\b/);
     expect(sent).toMatch(/rejected\s+0\b/);
+    // The worked receipts of "The sale": every kind, each stored once.
+    expect(sent).toMatch(/8 sales from examples\/receipts\.ndjson[^\n]*\n\s+accepted\s+8\b/);
+    expect(sent).not.toMatch(/rejected\s+[1-9]/);
 
     // The grpcurl calls, as the tenant of the key the README created (ghz is a load test).
     for (const { command } of commands.filter((c) => /^grpcurl\b/.test(c.command))) {
