@@ -23,6 +23,7 @@ import { createIngestClient, IngestError, saleKey } from "../../src/client/index
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { DAILY_COLUMNS, type DailyRow, expectedDaily, v1Sales } from "../support/ledger-sales.js";
+import { validTransaction } from "../support/sale-v2-arbitrary.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
 
 // The ledger as the server writes it: the view's figures per location and business day are the
@@ -143,6 +144,36 @@ describe("net_sales_daily", () => {
         expect(res.accepted).toBe(BigInt(sales.length));
         expect(await daily(location)).toEqual(expectedDaily(sales));
       }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("sums the signed totals of random valid transactions of every kind", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(validTransaction(), { minLength: 1, maxLength: 20 }),
+        async (generated) => {
+          const location = freshLocation();
+          // Stores of their own per run, ids unique, and every void naming an original of its
+          // own (not stored: a void is stored on its own declaration until its original comes).
+          const sales = generated.map((s, i) =>
+            edited(s, (copy) => {
+              copy.locationId = `${location}-${i % 3}`;
+              copy.saleId = `${location}-${i}`;
+              if (copy.original) {
+                copy.original.saleId = `${location}-original-${i}`;
+                copy.original.locationId = "";
+                copy.original.source = "";
+                copy.original.idempotencyKey = "";
+              }
+            }),
+          );
+          const res = await stream(sales);
+          expect(res.rejections).toEqual([]);
+          expect(res.accepted).toBe(BigInt(sales.length));
+          expect(await daily(location)).toEqual(expectedDaily(sales));
+        },
+      ),
       { numRuns: 15 },
     );
   });
