@@ -17,7 +17,7 @@ import {
   chicagoStore,
   postVoidOf,
   zurichKiosk,
-} from "../support/receipts.js";
+} from "../support/receipts-v2.js";
 
 // v2 transactions whose totals add up (the design's worked receipts: VAT included, two added
 // taxes with a coupon and a fee, a return with its receipt, cash rounding and its post-void),
@@ -81,11 +81,17 @@ for (const kind of ["postgres", "pglite"] as const) {
     it("reports v2 receipts as ledger() says, a return on its own day, a void netting to zero", async () => {
       const now = Date.now();
       // Sold at 01:30 UTC on the POS's previous business day (a shift closing after midnight).
-      const bakery = berlinBakery(new Date("2026-12-01T01:30:00Z"), "2026-11-30");
-      const store = chicagoStore(new Date(now - 2 * DAY_MS));
-      const returned = chicagoReturn(store, new Date(now - DAY_MS));
-      const kiosk = zurichKiosk(new Date(now - 3_600_000));
-      const voided = postVoidOf(kiosk, "K-78");
+      const bakery = berlinBakery({
+        occurredAt: new Date("2026-12-01T01:30:00Z"),
+        businessDay: "2026-11-30",
+      });
+      const store = chicagoStore({ occurredAt: new Date(now - 2 * DAY_MS) });
+      const returned = chicagoReturn({
+        originalSaleId: store.saleId,
+        occurredAt: new Date(now - DAY_MS),
+      });
+      const kiosk = zurichKiosk({ occurredAt: new Date(now - 3_600_000) });
+      const voided = postVoidOf(kiosk, { saleId: "K-78" });
       const sales = [bakery, store, returned, kiosk, voided];
       const results = await write(sales);
       expect(results.map((r) => "inserted" in r && r.inserted)).toEqual(sales.map(() => true));
@@ -141,11 +147,14 @@ for (const kind of ["postgres", "pglite"] as const) {
 
     it("stores one void per original, and only one that cancels a stored non-void exactly", async () => {
       const t = "guards";
-      const sale = chicagoStore(new Date(Date.now() - 60_000));
-      const other = zurichKiosk(new Date(Date.now() - 60_000));
-      const v = postVoidOf(sale, "V-1");
+      const sale = chicagoStore({ occurredAt: new Date(Date.now() - 60_000) });
+      const other = zurichKiosk({ occurredAt: new Date(Date.now() - 60_000) });
+      const v = postVoidOf(sale, { saleId: "V-1" });
       // A sale and its void in one batch; a second void of it held back; a void of the void.
-      const first = await write([sale, v, postVoidOf(sale, "V-2"), postVoidOf(v, "V-3"), other], t);
+      const first = await write(
+        [sale, v, postVoidOf(sale, { saleId: "V-2" }), postVoidOf(v, { saleId: "V-3" }), other],
+        t,
+      );
       expect(first.map(outcome)).toEqual([
         "inserted",
         "inserted",
@@ -155,11 +164,14 @@ for (const kind of ["postgres", "pglite"] as const) {
         "inserted",
       ]);
       // Across batches: a retry is a duplicate, the rest are refused by what is stored.
-      const mismatched = postVoidOf(other, "V-4");
+      const mismatched = postVoidOf(other, { saleId: "V-4" });
       mismatched.totals = { ...(other.totals as NonNullable<Sale["totals"]>), tipMinor: 1n };
-      const returnVoid = postVoidOf(other, "V-5");
+      const returnVoid = postVoidOf(other, { saleId: "V-5" });
       if (returnVoid.original) returnVoid.original.kind = 2; // RETURN
-      const again = await write([v, postVoidOf(sale, "V-2"), postVoidOf(v, "V-3"), mismatched], t);
+      const again = await write(
+        [v, postVoidOf(sale, { saleId: "V-2" }), postVoidOf(v, { saleId: "V-3" }), mismatched],
+        t,
+      );
       expect(again.map(outcome)).toEqual([
         "duplicate",
         expect.stringMatching(
@@ -178,11 +190,11 @@ for (const kind of ["postgres", "pglite"] as const) {
 
     it("checks a void that names its original's key against the row under that key", async () => {
       const t = "by-key";
-      const sale = berlinBakery(new Date(Date.now() - 60_000), "");
-      const another = chicagoStore(new Date(Date.now() - 60_000));
+      const sale = berlinBakery({ occurredAt: new Date(Date.now() - 60_000), businessDay: "" });
+      const another = chicagoStore({ occurredAt: new Date(Date.now() - 60_000) });
       await write([sale, another], t);
       // Names `another`'s key but `sale`'s identity: the row under the key is another transaction.
-      const v = postVoidOf(sale, "V-1");
+      const v = postVoidOf(sale, { saleId: "V-1" });
       if (v.original) v.original.idempotencyKey = `pos:acme-pos:chicago-1:${another.saleId}`;
       expect((await write([v], t)).map(outcome)).toEqual([
         expect.stringMatching(/stored under original.idempotency_key is another transaction/),

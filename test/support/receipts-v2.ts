@@ -21,6 +21,8 @@ const { INCLUSIVE, ADDITIVE } = TaxMode;
 export interface ReceiptOptions {
   readonly saleId?: string;
   readonly occurredAt?: Date;
+  /** The POS's business day; default the UTC date of `occurredAt`, "" for none stated. */
+  readonly businessDay?: string;
 }
 
 let counter = 0;
@@ -34,7 +36,7 @@ function base(currency: string, location: string, o: ReceiptOptions) {
     registerId: "till-1",
     source: "acme-pos",
     occurredAt: timestampFromDate(at),
-    businessDay: at.toISOString().slice(0, 10),
+    businessDay: o.businessDay ?? at.toISOString().slice(0, 10),
     currency,
     cashierId: "cashier-17",
   };
