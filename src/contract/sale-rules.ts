@@ -79,8 +79,11 @@ export function signOf(kind: LineKind | undefined): 1n | -1n {
 
 /** 10^k for a unit price scale k (0-6). */
 export function scaleFactor(scale: number): bigint {
-  return 10n ** BigInt(scale);
+  return SCALE_FACTORS[scale] ?? 10n ** BigInt(scale);
 }
+
+// Every line of every sale asks for one; a BigInt power each time showed in profiles.
+const SCALE_FACTORS: readonly bigint[] = [1n, 10n, 100n, 1_000n, 10_000n, 100_000n, 1_000_000n];
 
 /**
  * I1: a line's amount before discount and tax, unit price × quantity rounded to whole minor units
