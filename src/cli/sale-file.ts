@@ -2,8 +2,9 @@ import type { Readable } from "node:stream";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { parse } from "csv-parse";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { headerProblem, type Row } from "./csv-columns.js";
 import { CSV_RULES, computedTotals } from "./csv-rules.js";
-import { headerProblem, type Row, rowItem, saleFromRows } from "./csv-sale.js";
+import { rowItem, saleFromRows } from "./csv-sale.js";
 import { readLines } from "./lines.js";
 
 export { computedTotals };

@@ -1,0 +1,79 @@
+/**
+ * The CSV columns `pos-ingest send` reads (README, "Loading a backlog"), and the header check
+ * that stops a file whose header names a column this reader does not know: a typo must not
+ * silently zero a tax.
+ */
+
+export const REQUIRED_COLUMNS = [
+  "source",
+  "location_id",
+  "sale_id",
+  "occurred_at",
+  "currency",
+  "sku",
+  "quantity",
+  "payments",
+] as const;
+const TOTAL_COLUMNS = ["subtotal_minor", "discount_minor", "tax_minor", "total_minor"] as const;
+/** Totals a v2 transaction may state beside the four v1 ones; absent, they are 0. */
+const MORE_TOTAL_COLUMNS = [
+  "service_charge_minor",
+  "included_tax_minor",
+  "rounding_minor",
+  "tip_minor",
+] as const;
+const OPTIONAL_COLUMNS = [
+  "unit_price_minor",
+  "unit_price",
+  "register_id",
+  "name",
+  "line_discount_minor",
+  "line_tax_minor",
+  "customer_id",
+  "customer_name",
+  "customer_email",
+  "customer_phone",
+  "kind",
+  "original_sale_id",
+  "original_location_id",
+  "original_source",
+  "original_idempotency_key",
+  "original_kind",
+  "business_day",
+  "cashier_id",
+  "loyalty_account_id",
+  "cash_rounding",
+  "line_rounding",
+  "basket_discounts",
+  "row_type",
+  "line_kind",
+  "voided",
+  "line_id",
+  "original_line_id",
+  "line_taxes",
+  "basket_shares",
+  ...TOTAL_COLUMNS,
+  ...MORE_TOTAL_COLUMNS,
+] as const;
+const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
+
+export type Row = Record<string, string>;
+
+export function headerProblem(columns: string[]): string | undefined {
+  const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
+  if (missing.length > 0) return `header lacks column(s) ${missing.join(", ")}`;
+  const unknown = columns.filter((c) => !KNOWN_COLUMNS.has(c));
+  if (unknown.length > 0) return `header has unknown column(s) ${unknown.join(", ")}`;
+  if (!columns.includes("unit_price_minor") && !columns.includes("unit_price")) {
+    return "header lacks column unit_price_minor (or unit_price, in major units)";
+  }
+  const totals = TOTAL_COLUMNS.filter((c) => columns.includes(c));
+  if (totals.length > 0 && totals.length < TOTAL_COLUMNS.length) {
+    return `header must have all of ${TOTAL_COLUMNS.join(", ")} or none (then they are computed)`;
+  }
+  const more = MORE_TOTAL_COLUMNS.filter((c) => columns.includes(c));
+  if (more.length > 0 && totals.length === 0) {
+    return `header has ${more.join(", ")} but not ${TOTAL_COLUMNS.join(", ")}`;
+  }
+  return undefined;
+}
