@@ -8,9 +8,10 @@
  * A schema-specific scan, written against sale.proto like the fast decoder: known fields only,
  * in field-number order (a repeated field's elements together), none at its default value
  * (protobuf-es writes no empty string and no zero), every varint and length prefix in its
- * shortest form, map entries as key then value with keys in ascending order. Answering false is
- * always safe (the sale is then re-encoded), so anything unusual is false: unknown fields,
- * negative numbers, attribute keys that are not ASCII, that are all digits (JavaScript orders
+ * shortest form (a negative int64 in the ten bytes of its two's complement, a true bool as 1),
+ * map entries as key then value with keys in ascending order. Answering false is always safe (the
+ * sale is then re-encoded), so anything unusual is false: unknown fields, negative enums and
+ * nanos (never valid), attribute keys that are not ASCII, that are all digits (JavaScript orders
  * such object keys numerically) or that name an Object.prototype member.
  *
  * Strings are not checked for valid UTF-8: the bytes decoded, and decoding refuses invalid UTF-8.
@@ -20,7 +21,9 @@ export function isCanonicalSaleEncoding(bytes: Uint8Array): boolean {
 }
 
 /** How a field is encoded: its wire type follows from the kind. */
-type Kind = "string" | "int64" | "int32" | "map" | Fields;
+type Kind = Varint | "string" | "map" | Fields;
+/** Varint kinds; enums are "int32". */
+type Varint = "int64" | "int32" | "uint32" | "bool";
 interface Field {
   readonly kind: Kind;
   readonly repeated?: true;
@@ -28,45 +31,69 @@ interface Field {
 /** A message's fields, indexed by field number. */
 type Fields = readonly (Field | undefined)[];
 
-const TIMESTAMP: Fields = [undefined, { kind: "int64" }, { kind: "int32" }];
+const STRING: Field = { kind: "string" };
+const INT64: Field = { kind: "int64" };
+const INT32: Field = { kind: "int32" };
+const TIMESTAMP: Fields = [undefined, INT64, INT32];
+const LINE_TAX: Fields = [undefined, STRING, STRING, INT64, INT64, INT32];
+const APPLIED_DISCOUNT: Fields = [undefined, { kind: "uint32" }, INT64];
 const LINE_ITEM: Fields = [
   undefined,
-  { kind: "string" },
-  { kind: "string" },
-  { kind: "int64" },
-  { kind: "int64" },
-  { kind: "int64" },
-  { kind: "int64" },
+  STRING,
+  STRING,
+  INT64,
+  INT64,
+  INT64,
+  INT64,
+  INT32,
+  { kind: "bool" },
+  { kind: LINE_TAX, repeated: true },
+  { kind: APPLIED_DISCOUNT, repeated: true },
+  INT64,
+  { kind: "uint32" },
+  STRING,
+  STRING,
 ];
-const PAYMENT: Fields = [undefined, { kind: "int32" }, { kind: "int64" }];
-const TOTALS: Fields = [
+const PAYMENT: Fields = [undefined, INT32, INT64, INT64, INT64, INT64, STRING, STRING];
+const TOTALS: Fields = [undefined, INT64, INT64, INT64, INT64, INT64, INT64, INT64, INT64];
+const CUSTOMER: Fields = [undefined, STRING, STRING, STRING, STRING];
+const ORIGINAL: Fields = [undefined, STRING, STRING, STRING, STRING, INT32];
+const BASKET_DISCOUNT: Fields = [undefined, STRING, STRING, INT64, INT64];
+const SERVICE_CHARGE: Fields = [
   undefined,
-  { kind: "int64" },
-  { kind: "int64" },
-  { kind: "int64" },
-  { kind: "int64" },
+  STRING,
+  STRING,
+  INT64,
+  INT32,
+  { kind: LINE_TAX, repeated: true },
 ];
-const CUSTOMER: Fields = [
-  undefined,
-  { kind: "string" },
-  { kind: "string" },
-  { kind: "string" },
-  { kind: "string" },
-];
+const CASH_ROUNDING: Fields = [undefined, INT64, INT32];
 const SALE: Fields = [
   undefined,
-  { kind: "string" },
-  { kind: "string" },
-  { kind: "string" },
-  { kind: "string" },
+  STRING,
+  STRING,
+  STRING,
+  STRING,
   { kind: TIMESTAMP },
-  { kind: "string" },
+  STRING,
   { kind: LINE_ITEM, repeated: true },
   { kind: PAYMENT, repeated: true },
   { kind: TOTALS },
   { kind: CUSTOMER },
   { kind: "map", repeated: true },
+  INT32,
+  { kind: ORIGINAL },
+  STRING,
+  STRING,
+  STRING,
+  { kind: BASKET_DISCOUNT, repeated: true },
+  { kind: SERVICE_CHARGE, repeated: true },
+  { kind: CASH_ROUNDING },
+  INT32,
 ];
+
+/** Exclusive upper bound of each varint kind's values (int64: of its non-negative ones). */
+const LIMIT: Record<Varint, number> = { int64: 2 ** 63, int32: 2 ** 31, uint32: 2 ** 32, bool: 2 };
 
 /** Whether `[start, end)` is the canonical encoding of a message with these fields. */
 function scan(r: Scanner, start: number, end: number, fields: Fields): boolean {
@@ -77,15 +104,20 @@ function scan(r: Scanner, start: number, end: number, fields: Fields): boolean {
   let keyStart = -1;
   let keyEnd = -1;
   while (pos < end) {
-    const tag = buf[pos++] as number;
+    let tag = buf[pos++] as number;
+    // Fields 16-31 take a two-byte tag whose second byte is 1 in its shortest form.
+    if (tag >= 0x80) {
+      if (pos >= end || buf[pos++] !== 0x01) return false;
+      tag = (tag & 0x7f) | 0x80;
+    }
     const no = tag >> 3;
-    const field = tag < 0x80 ? fields[no] : undefined;
+    const field = fields[no];
     if (field === undefined || (tag & 7) !== wireType(field.kind)) return false;
     if (no < last || (no === last && !field.repeated)) return false;
     last = no;
     const kind = field.kind;
-    if (kind === "int64" || kind === "int32") {
-      pos = r.varint(pos, end, kind === "int64" ? 2 ** 63 : 2 ** 31);
+    if (isVarint(kind)) {
+      pos = kind === "int64" ? r.int64(pos, end) : r.varint(pos, end, LIMIT[kind]);
       if (pos < 0) return false;
       continue;
     }
@@ -115,8 +147,12 @@ function scan(r: Scanner, start: number, end: number, fields: Fields): boolean {
   return pos === end;
 }
 
+function isVarint(kind: Kind): kind is Varint {
+  return kind === "int64" || kind === "int32" || kind === "uint32" || kind === "bool";
+}
+
 function wireType(kind: Kind): number {
-  return kind === "int64" || kind === "int32" ? 0 : 2;
+  return isVarint(kind) ? 0 : 2;
 }
 
 /** Reads varints off one buffer; `value` holds the last one read. */
@@ -143,6 +179,18 @@ class Scanner {
       scale *= 0x80;
     }
     return -1;
+  }
+
+  /**
+   * A non-zero int64 in its shortest form: a varint below 2^63, or the ten bytes protobuf-es
+   * writes for a negative value (nine with the continuation bit, then 0x01), which decode to that
+   * value and nothing else. Returns the position after it, or -1.
+   */
+  int64(pos: number, end: number): number {
+    const next = this.varint(pos, end, 2 ** 63);
+    if (next >= 0 || pos + 10 > end) return next;
+    for (let i = pos; i < pos + 9; i++) if ((this.buf[i] as number) < 0x80) return -1;
+    return this.buf[pos + 9] === 0x01 ? pos + 10 : -1;
   }
 
   /** A length prefix in its shortest form whose value fits before `end`; -1 otherwise. */

@@ -14,6 +14,8 @@ import { saleBytesOf } from "../../src/ingest/request-bytes.js";
 import { isCanonicalSaleEncoding } from "../../src/protobuf/canonical-sale-check.js";
 import { fromBinaryStrict } from "../../src/protobuf/strict-decode.js";
 import { makeSale } from "../support/fixtures.js";
+import { anySaleInit, edgyInt32, edgyInt64, edgyUint32 } from "../support/sale-any-arbitrary.js";
+import { validTransaction } from "../support/sale-v2-arbitrary.js";
 
 // The check may answer false for canonical bytes (they are re-encoded, to the same bytes), but
 // never true for bytes that are not what canonicalSaleBytes writes for the sale they decode to.
@@ -25,30 +27,16 @@ const definition = protoLoader.loadSync("pos/ingest/v1/ingest.proto", {
 const ingest = (definition["pos.ingest.v1.IngestService"] as protoLoader.ServiceDefinition).Ingest;
 /** A sale as protobuf.js (behind @grpc/proto-loader) encodes an object with every field set. */
 function protobufJsBytes(sale: Sale): Uint8Array {
-  const long = (n: bigint) => n.toString();
-  const plain = {
-    ...sale,
-    occurredAt: sale.occurredAt && {
-      seconds: long(sale.occurredAt.seconds),
-      nanos: sale.occurredAt.nanos,
-    },
-    lineItems: sale.lineItems.map((l) => ({
-      ...l,
-      quantityMilli: long(l.quantityMilli),
-      unitPriceMinor: long(l.unitPriceMinor),
-      discountMinor: long(l.discountMinor),
-      taxMinor: long(l.taxMinor),
-    })),
-    payments: sale.payments.map((p) => ({ ...p, amountMinor: long(p.amountMinor) })),
-    totals: sale.totals && {
-      subtotalMinor: long(sale.totals.subtotalMinor),
-      discountMinor: long(sale.totals.discountMinor),
-      taxMinor: long(sale.totals.taxMinor),
-      totalMinor: long(sale.totals.totalMinor),
-    },
-  };
-  const request = ingest?.requestSerialize({ sale: plain }) as Buffer;
+  const request = ingest?.requestSerialize({ sale: longsAsStrings(sale) }) as Buffer;
   return saleBytesOf(request) as Uint8Array;
+}
+
+/** protobuf.js takes 64-bit integers as decimal strings, not bigints. */
+function longsAsStrings(value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return value.map(longsAsStrings);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, longsAsStrings(v)]));
 }
 
 // No "__proto__": protobuf-es drops that map key when it decodes (an assignment to __proto__),
@@ -72,34 +60,15 @@ const text = fc.oneof(
     ),
   },
 );
-const amount = fc.oneof(
-  { weight: 6, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 13n }) },
-  { weight: 1, arbitrary: fc.constantFrom(0n, -1n, 2n ** 62n, 2n ** 63n - 1n) },
-);
-const sale: fc.Arbitrary<Sale> = fc
-  .record(
-    {
-      saleId: text,
-      locationId: text,
-      source: text,
-      occurredAt: fc.record({ seconds: amount, nanos: fc.integer({ min: -1, max: 999_999_999 }) }),
-      lineItems: fc.array(
-        fc.record({ sku: text, name: text, quantityMilli: amount, taxMinor: amount }),
-        { maxLength: 3 },
-      ),
-      payments: fc.array(
-        fc.record({ tenderType: fc.integer({ min: 0, max: 7 }), amountMinor: amount }),
-        {
-          maxLength: 2,
-        },
-      ),
-      totals: fc.record({ totalMinor: amount }, { requiredKeys: [] }),
-      customer: fc.record({ name: text, email: text }, { requiredKeys: [] }),
-      attributes: fc.dictionary(text, text, { maxKeys: 4, noNullPrototype: true }),
-    },
-    { requiredKeys: [] },
-  )
-  .map((init) => create(SaleSchema, init));
+// Every v2 field; int64s on both sides of zero and of ±2^49, enums mostly declared.
+const anySale: fc.Arbitrary<Sale> = anySaleInit({
+  text,
+  int64: edgyInt64,
+  int32: edgyInt32,
+  uint32: edgyUint32,
+  attributes: fc.dictionary(text, text, { maxKeys: 4, noNullPrototype: true }),
+}).map((init) => create(SaleSchema, init));
+const sale: fc.Arbitrary<Sale> = fc.oneof(anySale, validTransaction());
 
 describe("isCanonicalSaleEncoding", () => {
   it("says yes only to the canonical bytes of the sale they decode to", () => {
@@ -149,6 +118,19 @@ describe("isCanonicalSaleEncoding", () => {
     }
   });
 
+  it("says yes to the canonical bytes of every valid v2 transaction, refunds and all", () => {
+    fc.assert(
+      fc.property(validTransaction(), (s) => {
+        expect(isCanonicalSaleEncoding(canonicalSaleBytes(s))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    for (const value of [-1n, -(2n ** 49n), -(2n ** 63n)]) {
+      const s = create(SaleSchema, { totals: { totalMinor: value }, kind: 2 });
+      expect(isCanonicalSaleEncoding(canonicalSaleBytes(s)), `${value}`).toBe(true);
+    }
+  });
+
   it("says no to every other encoding of a sale", () => {
     const base = makeSale({ attributes: { a: "1", b: "2" } });
     expect(isCanonicalSaleEncoding(canonicalSaleBytes(base))).toBe(true);
@@ -161,15 +143,25 @@ describe("isCanonicalSaleEncoding", () => {
       ["a padded varint", Uint8Array.of(0x4a, 0x03, 0x08, 0x81, 0x00)],
       ["a zero varint", Uint8Array.of(0x4a, 0x02, 0x08, 0x00)],
       [
-        "a negative int64",
-        toBinary(SaleSchema, create(SaleSchema, { totals: { totalMinor: -1n } })),
+        "a negative int64 whose last byte protobuf-es truncates",
+        Uint8Array.of(0x4a, 0x0b, 0x20, ...new Array(9).fill(0xff), 0x03),
       ],
+      [
+        "an int64 varint of ten bytes that is not negative",
+        Uint8Array.of(0x4a, 0x0b, 0x20, ...new Array(9).fill(0xff), 0x00),
+      ],
+      ["a bool written as 2", Uint8Array.of(0x3a, 0x02, 0x40, 0x02)],
+      ["a uint32 past 2^32", Uint8Array.of(0x3a, 0x06, 0x60, 0x80, 0x80, 0x80, 0x80, 0x10)],
+      ["a tag padded to two bytes", Uint8Array.of(0x8a, 0x00, 0x01, 0x41)],
+      ["a two-byte tag of field 32", Uint8Array.of(0x82, 0x02, 0x01, 0x41)],
+      ["fields 16 before 15", Uint8Array.of(0x82, 0x01, 0x01, 0x41, 0x7a, 0x01, 0x41)],
       [
         "a negative int32",
         toBinary(SaleSchema, create(SaleSchema, { payments: [{ tenderType: -1 as TenderType }] })),
       ],
       ["a singular field twice", Uint8Array.of(0x0a, 0x01, 0x41, 0x0a, 0x01, 0x42)],
-      ["an unknown field", Uint8Array.of(0x0a, 0x01, 0x41, 0x60, 0x01)],
+      ["an unknown field (21)", Uint8Array.of(0x0a, 0x01, 0x41, 0xa8, 0x01, 0x01)],
+      ["an unknown field (99)", Uint8Array.of(0x0a, 0x01, 0x41, 0x98, 0x06, 0x01)],
       ["a line item with a zero", Uint8Array.of(0x3a, line.length + 2, ...line, 0x28, 0x00)],
       [
         "map entries out of order",

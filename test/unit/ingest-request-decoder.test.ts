@@ -1,4 +1,4 @@
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -8,6 +8,8 @@ import { decodeIngestRequest } from "../../src/protobuf/ingest-request-decoder.j
 import { fromBinaryStrict } from "../../src/protobuf/strict-decode.js";
 import "../../src/protobuf/text-encoding.js";
 import { makeSale } from "../support/fixtures.js";
+import { anySaleInit, edgyInt32, edgyInt64, edgyUint32 } from "../support/sale-any-arbitrary.js";
+import { validTransaction } from "../support/sale-v2-arbitrary.js";
 
 // The fast decoder must be indistinguishable from the fallback (protobuf-es after the
 // well-formedness check of strict-decode.ts): whatever it returns equals what fromBinaryStrict
@@ -37,54 +39,25 @@ const text = fc.oneof(
   fc.string({ unit: "binary", maxLength: 10 }),
   fc.constantFrom("", "\ufeffS-1", "Café", "\u0000", "\u0085", "__proto__", "toString"),
 );
-// Mostly values the fast path takes, so it is exercised; now and then ones it must decline.
-const int64 = fc.oneof(
-  { arbitrary: fc.bigInt({ min: 0n, max: 10n ** 13n }), weight: 20 },
-  { arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), weight: 1 },
-  { arbitrary: fc.constantFrom(0n, 2n ** 49n - 1n, 2n ** 49n, -1n), weight: 1 },
-);
-const int32 = fc.oneof(
-  { arbitrary: fc.integer({ min: 0, max: 7 }), weight: 10 },
-  { arbitrary: fc.integer(), weight: 1 },
-);
-
-const saleInit: fc.Arbitrary<MessageInitShape<typeof SaleSchema>> = fc.record(
-  {
-    saleId: text,
-    locationId: text,
-    registerId: text,
-    source: text,
-    occurredAt: fc.record({ seconds: int64, nanos: int32 }),
-    currency: text,
-    lineItems: fc.array(
-      fc.record({
-        sku: text,
-        name: text,
-        quantityMilli: int64,
-        unitPriceMinor: int64,
-        discountMinor: int64,
-        taxMinor: int64,
-      }),
-      { maxLength: 4 },
-    ),
-    payments: fc.array(fc.record({ tenderType: int32, amountMinor: int64 }), { maxLength: 3 }),
-    totals: fc.record({
-      subtotalMinor: int64,
-      discountMinor: int64,
-      taxMinor: int64,
-      totalMinor: int64,
-    }),
-    customer: fc.record({ customerId: text, name: text, email: text, phone: text }),
-    attributes: fc.dictionary(text, text, { maxKeys: 4 }),
-  },
-  { requiredKeys: [] },
+// Every v2 field, mostly values the fast path takes, so it is exercised; now and then ones it
+// must decline (negative 32-bit values, int64s beyond ±2^49).
+const saleInit = anySaleInit({
+  text,
+  int64: edgyInt64,
+  int32: edgyInt32,
+  uint32: edgyUint32,
+  attributes: fc.dictionary(text, text, { maxKeys: 4 }),
+});
+const anySale = fc.oneof(
+  saleInit.map((init) => create(SaleSchema, init)),
+  validTransaction(),
 );
 
 /** How often the fast path took a generated message (it must take most of them to be tested). */
 let taken = 0;
 
 const encodedRequest = fc
-  .tuple(fc.option(saleInit, { nil: undefined }), fc.option(text, { nil: undefined }))
+  .tuple(fc.option(anySale, { nil: undefined }), fc.option(text, { nil: undefined }))
   .map(([sale, idempotencyKey]) =>
     toBinary(
       IngestRequestSchema,
@@ -186,5 +159,89 @@ describe("decodeIngestRequest", () => {
       .finish();
     const bytes = new BinaryWriter().tag(1, 2).bytes(saleBytes).finish();
     expect(expectSameAsProtobufEs(bytes)?.sale?.saleId).toBe("second");
+  });
+
+  it("takes every valid v2 transaction, of every kind, and decodes it as protobuf-es does", () => {
+    fc.assert(
+      fc.property(validTransaction(), fc.option(text, { nil: undefined }), (sale, key) => {
+        const request = create(IngestRequestSchema, {
+          sale,
+          ...(key !== undefined && { idempotencyKey: key }),
+        });
+        expect(expectSameAsProtobufEs(toBinary(IngestRequestSchema, request))).toBeDefined();
+      }),
+      RUNS,
+    );
+  });
+
+  it("reads negative int64s exactly down to -2^49 and declines larger magnitudes", () => {
+    const totals = (value: bigint) =>
+      toBinary(
+        IngestRequestSchema,
+        create(IngestRequestSchema, { sale: { totals: { totalMinor: value, tipMinor: 1n } } }),
+      );
+    for (const value of [-1n, -2n, -128n, -(10n ** 13n), -(2n ** 49n) + 1n, -(2n ** 49n)]) {
+      expect(expectSameAsProtobufEs(totals(value))?.sale?.totals?.totalMinor).toBe(value);
+    }
+    for (const value of [-(2n ** 49n) - 1n, -(2n ** 63n), 2n ** 49n, 2n ** 63n - 1n]) {
+      expect(decodeIngestRequest(totals(value))).toBeUndefined();
+      expect(reference(totals(value))).not.toBe("error");
+    }
+  });
+
+  it("declines ten-byte varints that protobuf-es truncates, and 32-bit values past their range", () => {
+    const inSale = (...fields: number[]) => Uint8Array.of(0x0a, fields.length, ...fields); // sale = the given bytes
+    const minusOne = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const cases = [
+      // totals.total_minor = -1 with a last byte of 0x7f: protobuf-es keeps only its low bit.
+      inSale(0x4a, 11, 0x20, ...minusOne, 0x7f),
+      // the same with a last byte of 0x00: a valid varint of 2^63 - 1, 10 bytes long.
+      inSale(0x4a, 11, 0x20, ...minusOne, 0x00),
+      // kind = -1 (ten bytes)
+      inSale(0x60, ...minusOne, 0x01),
+      // line_items[0].unit_price_scale = 2^32 (truncated to 0 by protobuf-es)
+      inSale(0x3a, 6, 0x60, 0x80, 0x80, 0x80, 0x80, 0x10),
+      // a length prefix padded to six bytes: malformed for strict decoding
+      Uint8Array.of(0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00),
+    ];
+    for (const bytes of cases) {
+      expect(decodeIngestRequest(bytes), Buffer.from(bytes).toString("hex")).toBeUndefined();
+    }
+    expect(reference(cases[4] as Uint8Array)).toBe("error");
+  });
+
+  it("takes uint32s up to 2^32 - 1, any non-zero bool and a padded two-byte tag", () => {
+    const line = [0x60, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x40, 0x02]; // scale 2^32 - 1, voided = 2
+    const bytes = Uint8Array.of(
+      0x0a,
+      line.length + 5,
+      0x3a,
+      line.length,
+      ...line,
+      0x8a,
+      0x00,
+      0x00,
+    );
+    const decoded = expectSameAsProtobufEs(bytes);
+    expect(decoded?.sale?.lineItems[0]?.unitPriceScale).toBe(2 ** 32 - 1);
+    expect(decoded?.sale?.lineItems[0]?.voided).toBe(true);
+    // 0x8a 0x00 is tag 10 (sale_id, length-delimited) written in two bytes.
+    expect(decoded?.sale?.saleId).toBe("");
+  });
+
+  it("leaves a repeated original or cash_rounding to protobuf-es, which merges them", () => {
+    const original = new BinaryWriter().tag(1, 2).string("O-1").finish();
+    const kind = new BinaryWriter().tag(5, 0).int32(1).finish();
+    const rounding = new BinaryWriter().tag(1, 0).int64(5n).finish();
+    const rule = new BinaryWriter().tag(2, 0).int32(2).finish();
+    for (const [no, a, b] of [
+      [13, original, kind],
+      [19, rounding, rule],
+    ] as const) {
+      const sale = new BinaryWriter().tag(no, 2).bytes(a).tag(no, 2).bytes(b).finish();
+      const bytes = new BinaryWriter().tag(1, 2).bytes(sale).finish();
+      expect(decodeIngestRequest(bytes)).toBeUndefined();
+      expect(reference(bytes)).not.toBe("error");
+    }
   });
 });

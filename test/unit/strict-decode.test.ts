@@ -11,6 +11,8 @@ import {
 } from "../../src/grpc/service-adapter.js";
 import { fromBinaryStrict, MalformedMessage } from "../../src/protobuf/strict-decode.js";
 import { makeSale } from "../support/fixtures.js";
+import { anySaleInit, edgyInt32, edgyInt64, edgyUint32 } from "../support/sale-any-arbitrary.js";
+import { validTransaction } from "../support/sale-v2-arbitrary.js";
 
 // Verdicts marked "reference" were checked against protobuf-go (`buf convert`), which refuses
 // each with "cannot parse invalid wire-format data" or accepts it, as noted.
@@ -52,6 +54,58 @@ describe("decoding a request (the gRPC deserializer)", () => {
     const decoded = decodeRequest(bytes);
     expect(decoded).toBeInstanceOf(Received);
     expect((decoded as Received<{ idempotencyKey: string }>).message.idempotencyKey).toBe("k");
+  });
+});
+
+describe("the gRPC deserializer on v2 sales", () => {
+  // Fast decoder or fallback, the deserializer must answer as fromBinaryStrict does: the same
+  // message, or a DecodeFailure where it refuses the bytes.
+  const v2Text = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("", "é", "😀"));
+  const v2Request = fc
+    .tuple(
+      fc.oneof(
+        anySaleInit({
+          text: v2Text,
+          int64: edgyInt64,
+          int32: edgyInt32,
+          uint32: edgyUint32,
+          attributes: fc.dictionary(v2Text, v2Text, { maxKeys: 3 }),
+        }).map((init) => create(SaleSchema, init)),
+        validTransaction(),
+      ),
+      v2Text,
+    )
+    .map(([sale, idempotencyKey]) =>
+      toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale, idempotencyKey })),
+    );
+
+  it("decodes every v2 request, mutated or truncated, as fromBinaryStrict does (which narrows fromBinary)", () => {
+    fc.assert(
+      fc.property(
+        v2Request,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        fc.nat(),
+        (good, edits, cut) => {
+          const mutated = good.slice();
+          for (const [at, value] of edits) mutated[at % mutated.length] = value;
+          for (const bytes of [good, mutated, good.subarray(0, cut % (good.length + 1))]) {
+            const decoded = decodeRequest(bytes);
+            let expected: unknown;
+            try {
+              // A Buffer as grpc-js passes it, so unknown fields' bytes are Buffers on both sides.
+              expected = fromBinaryStrict(IngestRequestSchema, Buffer.from(bytes));
+            } catch {
+              expect(decoded).toBeInstanceOf(DecodeFailure);
+              continue;
+            }
+            expect(decoded).toBeInstanceOf(Received);
+            expect((decoded as Received<unknown>).message).toStrictEqual(expected);
+            expect(expected).toStrictEqual(fromBinary(IngestRequestSchema, Buffer.from(bytes)));
+          }
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });
 
