@@ -30,7 +30,7 @@ export interface GhzConfig {
 }
 
 /** The configs shipped in bench/ghz/. */
-export type ConfigName = "unary" | "unary-dedup" | "stream";
+export type ConfigName = "unary" | "unary-dedup" | "stream" | "unary-v2" | "stream-v2";
 
 /** Values for the `${name}` placeholders the runner fills before ghz's per-call templates run. */
 export type Placeholders = Readonly<Record<string, string | number>>;

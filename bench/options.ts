@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly warmup: number;
   readonly unary: readonly { readonly concurrency: number; readonly total: number }[];
   readonly streams: readonly number[];
+  /** Also measure with a sale of the v2 model (`--skip v2` leaves it out, to compare with v1 builds). */
+  readonly v2: boolean;
   readonly correctness: {
     readonly total: number;
     readonly keys: number;
@@ -30,7 +32,7 @@ export interface BenchOptions {
 }
 
 const USAGE = `npm run bench -- [--quick] [-c 1,16,75,200] [-n 20000] [--stream-records 1000,100000]
-                    [--memory-records 1000000] [--skip unary,streams,dedup,memory,replicas]`;
+                    [--memory-records 1000000] [--skip unary,streams,v2,dedup,memory,replicas]`;
 
 /** Parses the bench's command line; `--quick` is the under-a-minute subset. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -71,6 +73,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     streams: skip.has("streams")
       ? []
       : list(values["stream-records"], quick ? [20_000] : [1_000, 100_000]),
+    v2: !skip.has("v2"),
     correctness: { total: 2_000, keys: 400, concurrency: 75 },
     dedupTotal: quick || skip.has("dedup") ? 0 : 10_000,
     memory:

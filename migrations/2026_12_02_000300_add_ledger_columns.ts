@@ -36,15 +36,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("net_minor", "bigint")
     .execute();
 
-  // `if not exists`: a large deployment builds these `concurrently` beforehand, under these names.
-  // The day index is on the view's own day expression (timezone(text, timestamptz) is
-  // immutable), so a report over a range of days reads only those days: an index on the bare
-  // column could not serve it, since every v1 row's business_day is null.
-  await sql`
-    create index if not exists sales_business_day_idx on sales
-      (tenant_id, (coalesce(business_day, (occurred_at at time zone 'UTC')::date)), location_id)`.execute(
-    db,
-  );
+  // `if not exists`: a large deployment builds it `concurrently` beforehand, under this name.
+  // The POS identity finds the original of a post-void (the guard) and of a return (reports).
+  // No index for the daily view: on every stored sale it cost ~3 us of Postgres CPU, a tenth of
+  // the stream's throughput (bench/README.md); the README gives it for deployments that report
+  // often on large tables.
   await db.schema
     .createIndex("sales_pos_identity_idx")
     .ifNotExists()
@@ -78,7 +74,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropView("net_sales_daily").execute();
   await db.schema.dropIndex("sales_pos_identity_idx").execute();
-  await db.schema.dropIndex("sales_business_day_idx").execute();
   await db.schema
     .alterTable("sales")
     .dropColumn("kind")

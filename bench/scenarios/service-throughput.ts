@@ -57,12 +57,46 @@ export async function measureServiceThroughput(
       vsStorage: ratio(m.rate, storage.singleRowAt(concurrency)?.rate),
     });
   }
-  for (const records of options.streams) {
-    ctx.progress(`service: one stream of ${n(records)} records`);
+  // The same loads with a sale of the v2 model (the README's VAT receipt: four lines, included
+  // taxes, a voided line, card brand and last four) at the busiest level and the first stream.
+  const v2Levels = options.v2 ? options.unary.filter((u) => u.concurrency === 75).slice(0, 1) : [];
+  for (const { concurrency, total } of v2Levels) {
+    ctx.progress(`service: unary v2 VAT receipt, ${callers(concurrency)}, ${n(total)} calls`);
     const report = await ctx.load(
-      `service stream ${records}`,
+      `service unary v2 c=${concurrency}`,
       {
-        config: "stream",
+        config: "unary-v2",
+        placeholders,
+        host: target.host,
+        concurrency,
+        total,
+        connections: connectionsFor(concurrency),
+      },
+      [target.pid],
+    );
+    const m = unaryMeasurement(report);
+    ctx.row({
+      section: "service",
+      name: `unary v2 VAT receipt, ${callers(concurrency)}`,
+      measurement: m,
+      vsTransport: ratio(m.rate, transport.unary.get(concurrency)?.rate),
+      vsStorage: ratio(m.rate, storage.singleRowAt(concurrency)?.rate),
+    });
+  }
+  const streamRuns = [
+    ...options.streams.map((records) => ({ records, config: "stream" as const, label: "" })),
+    ...options.streams.slice(0, options.v2 ? 1 : 0).map((records) => ({
+      records,
+      config: "stream-v2" as const,
+      label: " v2 VAT receipts",
+    })),
+  ];
+  for (const { records, config, label } of streamRuns) {
+    ctx.progress(`service: one stream of ${n(records)} records${label}`);
+    const report = await ctx.load(
+      `service stream${label} ${records}`,
+      {
+        config,
         placeholders,
         host: target.host,
         concurrency: 1,
@@ -76,7 +110,7 @@ export async function measureServiceThroughput(
     const accepted = report.outcomes?.accepted;
     ctx.row({
       section: "service",
-      name: `stream, ${n(records)} records`,
+      name: `stream${label}, ${n(records)} records`,
       measurement: m,
       vsTransport: ratio(m.rate, transport.stream.get(records)?.rate),
       vsStorage: ratio(m.rate, storage.bestBatch.rate),
