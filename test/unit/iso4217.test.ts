@@ -42,3 +42,15 @@ describe("the ISO 4217 table", () => {
     for (const c of ["EUR", "USD", "GBP", "JPY"]) expect(cldr.has(c) && iso.has(c)).toBe(true);
   });
 });
+
+describe("codes beyond the packaged List One", () => {
+  it("takes XCG and the codes withdrawn since 2010 that backlogs carry, with ISO's exponents", () => {
+    expect(currencyExponent("XCG")).toBe(2);
+    expect(currencyExponent("HRK")).toBe(2);
+    expect(currencyExponent("BYR")).toBe(0);
+    expect(currencyExponent("ZWL")).toBe(2);
+    // Funds and units of account have no minor unit: still refused.
+    expect(currencyExponent("XDR")).toBeUndefined();
+    expect(currencyExponent("XSU")).toBeUndefined();
+  });
+});
