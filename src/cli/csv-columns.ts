@@ -57,6 +57,9 @@ const OPTIONAL_COLUMNS = [
 ] as const;
 const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
 
+/** A column the reader knows: what a writer (gen-sales) may put in a header. */
+export type CsvColumn = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
+
 export type Row = Record<string, string>;
 
 export function headerProblem(columns: string[]): string | undefined {

@@ -13,12 +13,14 @@ import {
   TransactionKind,
 } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { currencyExponent } from "../contract/index.js";
+import type { CsvColumn } from "./csv-columns.js";
 import { generateSales } from "./gen-transactions.js";
 import type { SaleFormat } from "./sale-file.js";
 
 export { generateSales };
 
-const CSV_COLUMNS = [
+/** The columns gen-sales writes, in this order; the reader's own names (csv-columns.ts). */
+const CSV_COLUMNS: readonly CsvColumn[] = [
   "source",
   "location_id",
   "register_id",
@@ -58,8 +60,8 @@ const CSV_COLUMNS = [
   "rounding_minor",
   "tip_minor",
   "customer_id",
-] as const;
-type Column = (typeof CSV_COLUMNS)[number];
+];
+type Column = CsvColumn;
 
 /** The header row of the CSV gen-sales writes. */
 export const CSV_HEADER_LINE = CSV_COLUMNS.join(",");
