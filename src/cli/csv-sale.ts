@@ -97,7 +97,7 @@ export function rowItem(r: Row, rules: CsvSaleRules): RowItem {
     .filter((t) => t.mode === TaxMode.ADDITIVE)
     .reduce((sum, t) => sum + t.amountMinor, 0n);
   const taxCell = r.line_tax_minor ?? "";
-  const taxMinor = taxCell === "" ? added : integer(taxCell, "line_tax_minor");
+  const taxMinor = taxCell.trim() === "" ? added : integer(taxCell, "line_tax_minor");
   if (lineTaxes.length > 0 && taxMinor !== added) {
     throw new Error(
       `line_tax_minor: ${taxMinor} but the added taxes in line_taxes sum to ${added}`,
@@ -110,7 +110,7 @@ export function rowItem(r: Row, rules: CsvSaleRules): RowItem {
       name: r.name ?? "",
       quantityMilli: quantity < 0n ? -quantity : quantity,
       ...price,
-      discountMinor: integer(r.line_discount_minor || "0", "line_discount_minor"),
+      discountMinor: integer(r.line_discount_minor?.trim() || "0", "line_discount_minor"),
       taxMinor,
       kind,
       voided: flag(r.voided ?? "", "voided"),
@@ -127,8 +127,8 @@ function taxOf(t: TaxCell) {
 }
 
 function priceOf(r: Row, rules: CsvSaleRules) {
-  const decimal = r.unit_price ?? "";
-  const minor = r.unit_price_minor ?? "";
+  const decimal = (r.unit_price ?? "").trim();
+  const minor = (r.unit_price_minor ?? "").trim();
   if (decimal !== "" && minor !== "")
     throw new Error("unit_price: give unit_price or unit_price_minor, not both");
   if (decimal === "") {
@@ -198,7 +198,7 @@ export function saleFromRows(rows: Row[], rules: CsvSaleRules): Sale {
       ),
     };
   }
-  if ((first.cash_rounding ?? "") !== "") {
+  if ((first.cash_rounding ?? "").trim() !== "") {
     const [increment = "", rule = ""] = (first.cash_rounding as string).split(":");
     init.cashRounding = {
       incrementMinor: integer(increment, "cash_rounding"),
@@ -220,7 +220,7 @@ export function saleFromRows(rows: Row[], rules: CsvSaleRules): Sale {
 function statedTotals(first: Row): TotalsInit {
   const cell = (c: string) => {
     const v = first[c];
-    return v === undefined || v === "" ? 0n : integer(v, c);
+    return v === undefined || v.trim() === "" ? 0n : integer(v, c);
   };
   return {
     subtotalMinor: integer(first.subtotal_minor ?? "", "subtotal_minor"),

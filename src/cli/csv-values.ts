@@ -4,11 +4,14 @@ import { RoundingRule, TaxMode, TenderType } from "../../gen/pos/ingest/v1/sale_
  * The value forms of the CSV columns (README, "Loading a backlog"): integers, decimals, times,
  * enums by their short names, and the small `a:b;c:d` lists of taxes, discounts and payments.
  * Each parser throws an Error naming the column, which the reader reports at the row's line.
+ * They ignore spaces around a value (a padded number is still the number); text columns are
+ * not parsed here and stay exactly as written.
  */
 
 export const INT64_MAX = 2n ** 63n - 1n;
 
-export function integer(value: string, column: string): bigint {
+export function integer(raw: string, column: string): bigint {
+  const value = raw.trim();
   const n = /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
   if (n === undefined || n > INT64_MAX || n < -INT64_MAX) {
     throw new Error(`${column}: "${clip(value)}" is not a 64-bit integer`);
@@ -17,7 +20,8 @@ export function integer(value: string, column: string): bigint {
 }
 
 /** "2", "0.345", "-1.5" → thousandths; more than three decimals is an error, not a rounding. */
-export function milli(value: string, column: string): bigint {
+export function milli(raw: string, column: string): bigint {
+  const value = raw.trim();
   const m = /^(-?)(\d{1,15})(?:\.(\d{1,3}))?$/.exec(value);
   if (!m) {
     throw new Error(`${column}: "${clip(value)}" is not a number with at most 3 decimals`);
@@ -36,9 +40,10 @@ export const MAX_UNIT_PRICE_SCALE = 6;
  * precision a fuel pump states, and "1.79" is 179 minor units.
  */
 export function unitPrice(
-  value: string,
+  raw: string,
   exponent: number,
 ): { unitPriceMinor: bigint; unitPriceScaled: bigint; unitPriceScale: number } {
+  const value = raw.trim();
   const m = /^(\d{1,15})(?:\.(\d{1,12}))?$/.exec(value);
   if (!m) throw new Error(`unit_price: "${clip(value)}" is not a non-negative decimal`);
   const fraction = m[2] ?? "";
@@ -55,7 +60,8 @@ export function unitPrice(
 }
 
 /** A rate in percent with up to four decimals ("19", "6.25", "8.875") → parts per million. */
-export function ratePpm(value: string, column: string): bigint {
+export function ratePpm(raw: string, column: string): bigint {
+  const value = raw.trim();
   const m = /^(\d{1,5})(?:\.(\d{1,4}))?$/.exec(value);
   if (!m)
     throw new Error(`${column}: rate "${clip(value)}" is not a percentage with at most 4 decimals`);
@@ -69,7 +75,8 @@ const RFC3339 =
  * An RFC 3339 time with an explicit offset, to the nanosecond. No offset is an error, not local
  * time: the same file read in two time zones must give the same sales (and the same keys).
  */
-export function timestamp(value: string): { seconds: bigint; nanos: number } {
+export function timestamp(raw: string): { seconds: bigint; nanos: number } {
+  const value = raw.trim();
   const m = RFC3339.exec(value);
   const bad = () =>
     new Error(`occurred_at: "${clip(value)}" is not an RFC 3339 time with an offset`);
@@ -94,7 +101,8 @@ export function timestamp(value: string): { seconds: bigint; nanos: number } {
 }
 
 /** One of `names` (lowercase, as in the README), or `fallback` for an empty cell. */
-export function choice<T>(value: string, column: string, names: Record<string, T>, fallback: T): T {
+export function choice<T>(raw: string, column: string, names: Record<string, T>, fallback: T): T {
+  const value = raw.trim();
   if (value === "") return fallback;
   const found = names[value.toLowerCase()];
   if (found === undefined) {

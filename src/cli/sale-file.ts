@@ -77,7 +77,9 @@ interface CsvRecord {
 async function* readCsv(input: Readable): AsyncGenerator<SaleLine> {
   const parser = parse({
     bom: true,
-    trim: true,
+    // Values are taken as written (a name's trailing space is part of it); the cell parsers
+    // ignore spaces around numbers, times and keywords.
+    trim: false,
     skip_empty_lines: true,
     relax_column_count: true,
     max_record_size: MAX_LINE_CHARS,
@@ -98,12 +100,14 @@ async function* readCsv(input: Readable): AsyncGenerator<SaleLine> {
       previousEnd = info.lines;
       previousEmpty = info.empty_lines;
       if (!header) {
-        const problem = headerProblem(record);
+        // Column names are names, not data: "sku, name" names the columns sku and name.
+        const names = record.map((c) => c.trim());
+        const problem = headerProblem(names);
         if (problem) {
           yield { kind: "fatal", line, message: problem };
           return;
         }
-        header = record;
+        header = names;
         continue;
       }
       const row: Row = {};

@@ -212,3 +212,31 @@ describe("CSV, sale model v2", () => {
     expect(partial).toMatchObject({ kind: "fatal", message: expect.stringContaining("tip_minor") });
   });
 });
+
+describe("CSV fidelity (issue 12)", () => {
+  it("keeps text as it is in the file: a name's trailing space is part of the name", async () => {
+    const sale = await one(
+      [
+        "source,location_id,sale_id,occurred_at,currency,sku,name,quantity,unit_price_minor,payments",
+        "pos,L,F1,2026-11-27T10:00:00Z,GBP,85123A,WHITE HANGING HEART T-LIGHT HOLDER ,1,255,CARD:255",
+        'pos,L,F1,2026-11-27T10:00:00Z,GBP, 22752 ,"  SET 7 BABUSHKA NESTING BOXES",1,765,CARD:255',
+      ].join("\n"),
+    ).catch(() => undefined);
+    // Totals are computed; the second row's payment is the first row's (transaction level).
+    expect(sale?.lineItems.map((l) => [l.sku, l.name])).toEqual([
+      ["85123A", "WHITE HANGING HEART T-LIGHT HOLDER "],
+      [" 22752 ", "  SET 7 BABUSHKA NESTING BOXES"],
+    ]);
+  });
+
+  it("still reads numbers and names of columns padded with spaces", async () => {
+    const sale = await one(
+      [
+        "source, location_id, sale_id, occurred_at, currency, sku, quantity, unit_price_minor, payments",
+        "pos,L,F2, 2026-11-27T10:00:00Z ,EUR,MILK, 2 , 129 , CARD:258 ",
+      ].join("\n"),
+    );
+    expect(sale.lineItems[0]).toMatchObject({ quantityMilli: 2000n, unitPriceMinor: 129n });
+    expect(sale.payments[0]?.amountMinor).toBe(258n);
+  });
+});
