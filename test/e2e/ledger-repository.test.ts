@@ -1,16 +1,15 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { ledger } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { fingerprintSale, uuidv7 } from "../../src/ingest/canonical.js";
 import { toSaleRow } from "../../src/ingest/mapping.js";
 import type { WriteResult } from "../../src/ingest/repository.js";
-import { createDatabase, type DatabaseHandle } from "../../src/storage/database.js";
-import { migrateToLatest } from "../../src/storage/migrate.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import type { DatabaseHandle } from "../../src/storage/database.js";
 import { DAILY_COLUMNS, type DailyRow, expectedDaily } from "../support/ledger-sales.js";
+import { useMigratedDatabase } from "../support/migrated-database.js";
 import {
   berlinBakery,
   chicagoReturn,
@@ -45,21 +44,9 @@ const DAY_MS = 86_400_000;
 
 for (const kind of ["postgres", "pglite"] as const) {
   describe(`the ledger on ${kind}`, () => {
-    let testDb: TestDatabase | undefined;
     let handle: DatabaseHandle;
-
-    beforeAll(async () => {
-      if (kind === "postgres") {
-        testDb = await createTestDatabase();
-        handle = await createDatabase({ kind, url: testDb.url, poolMax: 2 });
-      } else {
-        handle = await createDatabase({ kind, dataDir: undefined });
-      }
-      await migrateToLatest(handle.db);
-    });
-    afterAll(async () => {
-      await handle?.close();
-      await testDb?.drop();
+    useMigratedDatabase(kind, (h) => {
+      handle = h;
     });
 
     /** Writes sales as the server does once they are valid; one batch, one statement. */

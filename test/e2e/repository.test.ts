@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SaleLedger } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { uuidv7 } from "../../src/ingest/canonical.js";
 import type { SaleRow, StoredSale } from "../../src/ingest/repository.js";
-import { createDatabase, type DatabaseHandle } from "../../src/storage/database.js";
-import { migrateToLatest } from "../../src/storage/migrate.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import type { DatabaseHandle } from "../../src/storage/database.js";
+import { useMigratedDatabase } from "../support/migrated-database.js";
 
 // The batch INSERT stores every column exactly as given, on both storage backends: the text
 // columns travel in a JSON document, the hash and sale bytes in one binary parameter, the time as
@@ -113,22 +112,9 @@ function ledgerColumns(l: SaleLedger): unknown[] {
 
 for (const kind of ["postgres", "pglite"] as const) {
   describe(`writeSaleBatch on ${kind}`, () => {
-    let testDb: TestDatabase | undefined;
     let handle: DatabaseHandle;
-
-    beforeAll(async () => {
-      if (kind === "postgres") {
-        testDb = await createTestDatabase();
-        handle = await createDatabase({ kind, url: testDb.url, poolMax: 2 });
-      } else {
-        handle = await createDatabase({ kind, dataDir: undefined });
-      }
-      await migrateToLatest(handle.db);
-    });
-
-    afterAll(async () => {
-      await handle?.close();
-      await testDb?.drop();
+    useMigratedDatabase(kind, (h) => {
+      handle = h;
     });
 
     it("stores every column exactly, in any batch order, and reports repeats", async () => {
