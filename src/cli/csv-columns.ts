@@ -55,28 +55,45 @@ const OPTIONAL_COLUMNS = [
   ...TOTAL_COLUMNS,
   ...MORE_TOTAL_COLUMNS,
 ] as const;
-const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
+/** Every column the reader knows, in the README's order. */
+export const KNOWN_COLUMNS: readonly CsvColumn[] = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS];
+const KNOWN = new Set<string>(KNOWN_COLUMNS);
 
 /** A column the reader knows: what a writer (gen-sales) may put in a header. */
 export type CsvColumn = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
 
 export type Row = Record<string, string>;
 
+/** Why a plain CSV header cannot be read: a column missing, unknown or incomplete. */
 export function headerProblem(columns: string[]): string | undefined {
-  const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
-  if (missing.length > 0) return `header lacks column(s) ${missing.join(", ")}`;
-  const unknown = columns.filter((c) => !KNOWN_COLUMNS.has(c));
+  const unknown = columns.filter((c) => !KNOWN.has(c));
   if (unknown.length > 0) return `header has unknown column(s) ${unknown.join(", ")}`;
+  return fieldsProblem(columns, { paymentsOptional: false, what: "header" });
+}
+
+/**
+ * Why rows with these columns (a header's, or what a mapping fills) cannot make transactions;
+ * `paymentsOptional` when a mapping gives a tender for transactions without one.
+ */
+export function fieldsProblem(
+  columns: readonly string[],
+  options: { paymentsOptional: boolean; what: string },
+): string | undefined {
+  const { what } = options;
+  const missing = REQUIRED_COLUMNS.filter(
+    (c) => !columns.includes(c) && !(c === "payments" && options.paymentsOptional),
+  );
+  if (missing.length > 0) return `${what} lacks column(s) ${missing.join(", ")}`;
   if (!columns.includes("unit_price_minor") && !columns.includes("unit_price")) {
-    return "header lacks column unit_price_minor (or unit_price, in major units)";
+    return `${what} lacks column unit_price_minor (or unit_price, in major units)`;
   }
   const totals = TOTAL_COLUMNS.filter((c) => columns.includes(c));
   if (totals.length > 0 && totals.length < TOTAL_COLUMNS.length) {
-    return `header must have all of ${TOTAL_COLUMNS.join(", ")} or none (then they are computed)`;
+    return `${what} must have all of ${TOTAL_COLUMNS.join(", ")} or none (then they are computed)`;
   }
   const more = MORE_TOTAL_COLUMNS.filter((c) => columns.includes(c));
   if (more.length > 0 && totals.length === 0) {
-    return `header has ${more.join(", ")} but not ${TOTAL_COLUMNS.join(", ")}`;
+    return `${what} has ${more.join(", ")} but not ${TOTAL_COLUMNS.join(", ")}`;
   }
   return undefined;
 }

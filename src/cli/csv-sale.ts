@@ -5,8 +5,10 @@ import {
   type Sale,
   SaleSchema,
   TaxMode,
+  type TenderType,
   TransactionKind,
 } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { CellError } from "./cell-error.js";
 import type { Row } from "./csv-columns.js";
 import {
   basketDiscounts,
@@ -71,8 +73,9 @@ export function rowItem(r: Row, rules: CsvSaleRules): RowItem {
   const quantity = milli(r.quantity ?? "", "quantity");
   const stated = choice(r.line_kind ?? "", "line_kind", LINE_KINDS, undefined);
   if (quantity < 0n && stated === LineKind.SALE) {
-    throw new Error(
-      "quantity: negative on a line_kind=sale row (a return line is line_kind=return)",
+    throw new CellError(
+      "quantity",
+      "negative on a line_kind=sale row (a return line is line_kind=return)",
     );
   }
   const kind = stated ?? (quantity < 0n ? LineKind.RETURN : LineKind.UNSPECIFIED);
@@ -80,8 +83,9 @@ export function rowItem(r: Row, rules: CsvSaleRules): RowItem {
   const price = priceOf(r, rules);
   if (type === "charge") {
     if (quantity !== 1000n && quantity !== -1000n)
-      throw new Error("quantity: a charge row has quantity 1");
-    if (price.unitPriceScale !== 0) throw new Error("unit_price: a charge is whole minor units");
+      throw new CellError("quantity", "a charge row has quantity 1");
+    if (price.unitPriceScale !== 0)
+      throw new CellError("unit_price", "a charge is whole minor units");
     return {
       type: "charge",
       charge: {
@@ -99,8 +103,9 @@ export function rowItem(r: Row, rules: CsvSaleRules): RowItem {
   const taxCell = r.line_tax_minor ?? "";
   const taxMinor = taxCell.trim() === "" ? added : integer(taxCell, "line_tax_minor");
   if (lineTaxes.length > 0 && taxMinor !== added) {
-    throw new Error(
-      `line_tax_minor: ${taxMinor} but the added taxes in line_taxes sum to ${added}`,
+    throw new CellError(
+      "line_tax_minor",
+      `${taxMinor} but the added taxes in line_taxes sum to ${added}`,
     );
   }
   return {
@@ -130,18 +135,25 @@ function priceOf(r: Row, rules: CsvSaleRules) {
   const decimal = (r.unit_price ?? "").trim();
   const minor = (r.unit_price_minor ?? "").trim();
   if (decimal !== "" && minor !== "")
-    throw new Error("unit_price: give unit_price or unit_price_minor, not both");
+    throw new CellError("unit_price", "give unit_price or unit_price_minor, not both");
   if (decimal === "") {
     const n = integer(minor, "unit_price_minor");
     return { unitPriceMinor: n, unitPriceScaled: 0n, unitPriceScale: 0 };
   }
   const exponent = rules.currencyExponent(r.currency ?? "");
-  if (exponent === undefined) throw new Error(`unit_price: unknown currency "${r.currency ?? ""}"`);
+  if (exponent === undefined)
+    throw new CellError("unit_price", `unknown currency "${r.currency ?? ""}"`);
   return unitPrice(decimal, exponent);
 }
 
+/** How rows become a transaction beyond what they say. */
+export interface SaleOptions {
+  /** For rows without payments: one payment of this tender for the total (an export's policy). */
+  readonly tender?: TenderType | undefined;
+}
+
 /** The transaction the rows of one group make. */
-export function saleFromRows(rows: Row[], rules: CsvSaleRules): Sale {
+export function saleFromRows(rows: Row[], rules: CsvSaleRules, options: SaleOptions = {}): Sale {
   const first = rows[0] as Row;
   const items = rows.map((r) => rowItem(r, rules));
   const discounts = basketDiscounts(first.basket_discounts ?? "").map((d) => ({
@@ -214,6 +226,10 @@ export function saleFromRows(rows: Row[], rules: CsvSaleRules): Sale {
     };
   }
   init.totals = "total_minor" in first ? statedTotals(first) : rules.computeTotals(init);
+  const total = init.totals.totalMinor ?? 0n;
+  if (options.tender !== undefined && (init.payments as unknown[]).length === 0 && total !== 0n) {
+    init.payments = [{ tenderType: options.tender, amountMinor: total }];
+  }
   return create(SaleSchema, init);
 }
 
@@ -253,7 +269,7 @@ function allocateShares(
     for (const s of shares) {
       const at = index.get(s.code);
       if (at === undefined)
-        throw new Error(`basket_shares: "${s.code}" is not in basket_discounts`);
+        throw new CellError("basket_shares", `"${s.code}" is not in basket_discounts`);
       named.add(s.code);
       applied[i]?.push({ discountIndex: at, amountMinor: s.amountMinor });
     }

@@ -1,4 +1,5 @@
 import { RoundingRule, TaxMode, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { CellError } from "./cell-error.js";
 
 /**
  * The value forms of the CSV columns (README, "Loading a backlog"): integers, decimals, times,
@@ -14,7 +15,7 @@ export function integer(raw: string, column: string): bigint {
   const value = raw.trim();
   const n = /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
   if (n === undefined || n > INT64_MAX || n < -INT64_MAX) {
-    throw new Error(`${column}: "${clip(value)}" is not a 64-bit integer`);
+    throw new CellError(column, `"${clip(value)}" is not a 64-bit integer`);
   }
   return n;
 }
@@ -24,7 +25,7 @@ export function milli(raw: string, column: string): bigint {
   const value = raw.trim();
   const m = /^(-?)(\d{1,15})(?:\.(\d{1,3}))?$/.exec(value);
   if (!m) {
-    throw new Error(`${column}: "${clip(value)}" is not a number with at most 3 decimals`);
+    throw new CellError(column, `"${clip(value)}" is not a number with at most 3 decimals`);
   }
   const n = BigInt(m[2] as string) * 1000n + BigInt((m[3] ?? "").padEnd(3, "0"));
   return m[1] ? -n : n;
@@ -45,12 +46,13 @@ export function unitPrice(
 ): { unitPriceMinor: bigint; unitPriceScaled: bigint; unitPriceScale: number } {
   const value = raw.trim();
   const m = /^(\d{1,15})(?:\.(\d{1,12}))?$/.exec(value);
-  if (!m) throw new Error(`unit_price: "${clip(value)}" is not a non-negative decimal`);
+  if (!m) throw new CellError("unit_price", `"${clip(value)}" is not a non-negative decimal`);
   const fraction = m[2] ?? "";
   const scale = Math.max(0, fraction.length - exponent);
   if (scale > MAX_UNIT_PRICE_SCALE) {
-    throw new Error(
-      `unit_price: "${clip(value)}" has more than ${MAX_UNIT_PRICE_SCALE} decimals beyond the minor unit`,
+    throw new CellError(
+      "unit_price",
+      `"${clip(value)}" has more than ${MAX_UNIT_PRICE_SCALE} decimals beyond the minor unit`,
     );
   }
   const digits = BigInt(`${m[1]}${fraction.padEnd(exponent + scale, "0")}`);
@@ -64,7 +66,10 @@ export function ratePpm(raw: string, column: string): bigint {
   const value = raw.trim();
   const m = /^(\d{1,5})(?:\.(\d{1,4}))?$/.exec(value);
   if (!m)
-    throw new Error(`${column}: rate "${clip(value)}" is not a percentage with at most 4 decimals`);
+    throw new CellError(
+      column,
+      `rate "${clip(value)}" is not a percentage with at most 4 decimals`,
+    );
   return BigInt(m[1] as string) * 10_000n + BigInt((m[2] ?? "").padEnd(4, "0"));
 }
 
@@ -79,7 +84,7 @@ export function timestamp(raw: string): { seconds: bigint; nanos: number } {
   const value = raw.trim();
   const m = RFC3339.exec(value);
   const bad = () =>
-    new Error(`occurred_at: "${clip(value)}" is not an RFC 3339 time with an offset`);
+    new CellError("occurred_at", `"${clip(value)}" is not an RFC 3339 time with an offset`);
   if (!m) throw bad();
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [
     number,
@@ -106,7 +111,7 @@ export function choice<T>(raw: string, column: string, names: Record<string, T>,
   if (value === "") return fallback;
   const found = names[value.toLowerCase()];
   if (found === undefined) {
-    throw new Error(`${column}: "${clip(value)}" is not one of ${Object.keys(names).join(", ")}`);
+    throw new CellError(column, `"${clip(value)}" is not one of ${Object.keys(names).join(", ")}`);
   }
   return found;
 }
@@ -141,7 +146,7 @@ export function taxes(value: string, column: string): TaxCell[] {
   return entries(value).map((parts) => {
     const [code = "", mode = "", rate = "", amount = ""] = parts;
     if (parts.length !== 4 || code === "") {
-      throw new Error(`${column}: "${clip(parts.join(":"))}" is not code:incl|add:rate:amount`);
+      throw new CellError(column, `"${clip(parts.join(":"))}" is not code:incl|add:rate:amount`);
     }
     return {
       code,
@@ -165,7 +170,7 @@ export function codeAmounts(
   return entries(value).map((parts) => {
     const [code = "", amount = ""] = parts;
     if (parts.length !== 2 || code === "") {
-      throw new Error(`${column}: "${clip(parts.join(":"))}" is not code:amount`);
+      throw new CellError(column, `"${clip(parts.join(":"))}" is not code:amount`);
     }
     return { code, amountMinor: integer(amount, `${column} amount`) };
   });
@@ -178,7 +183,10 @@ export function basketDiscounts(
   return entries(value).map((parts) => {
     const [code = "", amount = "", rate = ""] = parts;
     if (parts.length < 2 || parts.length > 3 || code === "") {
-      throw new Error(`basket_discounts: "${clip(parts.join(":"))}" is not code:amount[:rate]`);
+      throw new CellError(
+        "basket_discounts",
+        `"${clip(parts.join(":"))}" is not code:amount[:rate]`,
+      );
     }
     return {
       code,
@@ -206,7 +214,7 @@ export function payments(value: string): PaymentCell[] {
   return entries(value).map(([tender = "", amount = "", ...options]) => {
     const tenderType = TenderType[tender.toUpperCase() as keyof typeof TenderType];
     if (typeof tenderType !== "number" || tenderType === TenderType.UNSPECIFIED) {
-      throw new Error(`payments: unknown tender "${clip(tender)}"`);
+      throw new CellError("payments", `unknown tender "${clip(tender)}"`);
     }
     const p: PaymentCell = {
       tenderType,
@@ -225,8 +233,9 @@ export function payments(value: string): PaymentCell[] {
       else if (name === "brand") p.cardBrand = v;
       else if (name === "last4") p.cardLast4 = v;
       else {
-        throw new Error(
-          `payments: unknown option "${clip(option)}" (tip=, tendered=, change=, brand=, last4=)`,
+        throw new CellError(
+          "payments",
+          `unknown option "${clip(option)}" (tip=, tendered=, change=, brand=, last4=)`,
         );
       }
     }
