@@ -15,6 +15,10 @@ function positiveInt(max: number) {
   };
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /**
  * Runs an action and turns its result into the process's exit code; a failure at run time
  * (unreadable file, unreachable database) prints its message and exits `failureCode`.
@@ -62,8 +66,27 @@ withConnectionOptions(
       .choices(["auto", "bar", "lines", "none"])
       .default("auto"),
   )
-  .option("--max-rejections <n>", "rejections to list in the summary", positiveInt(1_000_000), 20)
+  .option(
+    "--max-rejections <n>",
+    "rejections to list in the summary (default 20; 100000 with --json); all are counted",
+    positiveInt(1_000_000),
+  )
   .option("--json", "print the summary as one JSON object")
+  .option("--dry-run", "read, map and check every sale with the server's rules; send nothing")
+  .option("--rejects <file>", "write the rejected rows, as written in FILE, to this file")
+  .option("--mapping <file>", "how an export's columns make sales (JSON or YAML; README)")
+  .option("--map <field=column>", "read field from the export's column (repeatable)", collect, [])
+  .option("--set <field=value>", "give field this value in every row (repeatable)", collect, [])
+  .option("--time-zone <zone>", "IANA zone of times written without an offset")
+  .option("--time-format <pattern>", 'how times are written, e.g. "M/d/yyyy H:mm"')
+  .option("--delimiter <char>", "CSV delimiter (default: detected from the header line)")
+  .option("--decimal-comma", "numbers are written 1,25 (and 1.234,56)")
+  .option("--tender <type>", "one payment of this tender (e.g. OTHER) for sales without payments")
+  .option(
+    "--group-window <rows>",
+    "rows read past a sale's last row before it is sent (its rows need not be consecutive)",
+    positiveInt(10_000_000),
+  )
   .addHelpText(
     "after",
     "\nExit codes: 0 every sale stored (or already stored), 1 some rejected, 2 the load did not complete.",

@@ -6,114 +6,148 @@ import {
   IngestManyError,
   type IngestManyProgress,
   type IngestManyResult,
+  type ManyRejection,
   NO_PROGRESS,
   type SaleInput,
 } from "../client/index.js";
+import { preCheck } from "../client/pre-check.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
+import {
+  hasMappingFlags,
+  loadMappingFile,
+  type Mapping,
+  type MappingFlags,
+  resolveMapping,
+} from "./export/mapping-file.js";
+import { type LineRange, type LoadRejection, rejection } from "./load-rejection.js";
 import { createProgress, type ProgressMode } from "./progress.js";
+import { RejectsFile } from "./rejects-file.js";
 import { formatOf, readSales, type SaleFormat } from "./sale-file.js";
+import { humanSummary, listedRejections, RejectionLog, type SendSummary } from "./send-summary.js";
 
-export interface SendFlags extends ConnectionFlags {
+export interface SendFlags extends ConnectionFlags, MappingFlags {
   readonly format?: SaleFormat;
   readonly streamSize: number;
   readonly concurrency: number;
   readonly progress: ProgressMode;
-  readonly maxRejections: number;
+  /** Rejections to list (default 20 on a terminal, 100,000 with --json); all are counted. */
+  readonly maxRejections?: number;
   readonly json?: boolean;
-}
-
-/** A line that was not stored, and why. */
-interface LineRejection {
-  readonly line: number;
-  readonly message: string;
+  /** A mapping file (JSON or YAML) for an export that is not in the plain format. */
+  readonly mapping?: string;
+  /** Read, map and check; send nothing. */
+  readonly dryRun?: boolean;
+  /** Write the refused rows, as written in the input, to this file. */
+  readonly rejects?: string;
 }
 
 /** Exit codes of `send`: everything stored; some sales rejected; the load did not complete. */
 export const EXIT = { ok: 0, rejected: 1, failed: 2 } as const;
 
+/** Where a sale came from: for its rejection's lines and for the rejects file. */
+interface Origin {
+  readonly lines: readonly LineRange[];
+  readonly raw?: readonly string[];
+}
+
 /**
- * `pos-ingest send FILE`: reads sales (NDJSON or CSV, `-` for stdin), streams them with the
- * client library (keys from the POS ids, so rerunning a file after a failure stores nothing
- * twice), shows progress on stderr, and prints a summary on stdout.
+ * `pos-ingest send FILE`: reads sales (NDJSON or CSV, `-` for stdin; an export through a
+ * mapping), checks each with the server's own rules, streams the valid ones with the client
+ * library (keys from the POS ids, so rerunning a file after a failure stores nothing twice),
+ * shows progress on stderr, and prints a summary on stdout. `--dry-run` does all but send.
  */
 export async function runSend(file: string, flags: SendFlags): Promise<number> {
-  const format = flags.format ?? (file === "-" ? "ndjson" : formatOf(file));
-  const open = (): Readable => {
-    input = file === "-" ? process.stdin : createReadStream(file);
-    return input;
-  };
+  const mapping = await mappingOf(flags);
+  const format = flags.format ?? mapping?.format ?? (file === "-" ? "ndjson" : formatOf(file));
   // A regular file's size measures progress; a pipe, a FIFO or /dev/stdin has none.
   const stats = file === "-" ? undefined : await stat(file);
   const size = stats?.isFile() ? stats.size : undefined;
   let input: Readable | undefined;
+  const open = (): Readable => {
+    input = file === "-" ? process.stdin : createReadStream(file);
+    return input;
+  };
   const bytesRead = () => (input instanceof ReadStream ? input.bytesRead : undefined);
+  const rejects = flags.rejects ? new RejectsFile(flags.rejects) : undefined;
+  const log = new RejectionLog(flags.maxRejections ?? (flags.json ? 100_000 : 20));
+  let localUnreadable = 0;
+  let localRefused = 0;
+  let valid = 0;
+  const origins = new WeakMap<object, Origin>();
   let fatal: { line: number; message: string } | undefined;
   const started = performance.now();
-  const lineOf = new WeakMap<object, number>();
-  // Rejections: all counted, the first few kept (a garbage file must not fill memory).
-  const unreadable: LineRejection[] = [];
-  const refused: LineRejection[] = [];
-  let unreadableCount = 0;
   let server: IngestManyProgress = NO_PROGRESS;
   const progress = createProgress(flags.progress, size);
   const show = () =>
     progress.update({
-      done: server.received + unreadableCount,
-      accepted: server.accepted,
+      done: server.received + localUnreadable + localRefused + (flags.dryRun ? valid : 0),
+      accepted: flags.dryRun ? valid : server.accepted,
       duplicate: server.duplicate,
-      rejected: server.rejected + unreadableCount,
+      rejected: server.rejected + localUnreadable + localRefused,
       ...(size !== undefined && { bytes: bytesRead() }),
     });
+  const reject = (r: LoadRejection, raw: readonly string[] | undefined) => {
+    log.add(r);
+    if (raw) rejects?.write(raw);
+  };
 
   async function* sales(): AsyncGenerator<SaleInput> {
-    for await (const item of readSales(open(), format)) {
-      if (item.kind !== "sale") {
-        if (item.kind === "fatal") {
-          fatal = item;
-          return;
-        }
-        unreadableCount++;
-        if (unreadable.length < flags.maxRejections) unreadable.push(item);
+    const items = readSales(open(), format, {
+      mapping,
+      keepRaw: rejects !== undefined,
+      ...(rejects && { onHeader: (raw, lineEnding) => rejects.header(raw, lineEnding) }),
+    });
+    for await (const item of items) {
+      if (item.kind === "fatal") {
+        fatal = item;
+        return;
+      }
+      if (item.kind === "error") {
+        localUnreadable++;
+        reject(item.rejection, item.raw);
         show();
         continue;
       }
-      lineOf.set(item.sale, item.line);
+      // Every violation, where the server would name only the first: the client sends only
+      // what passes, so the server's rules are applied once, here, with the same module.
+      const violations = preCheck(item.sale, {});
+      if (violations.length > 0) {
+        localRefused++;
+        const r = rejection("invalid_argument", item.lines, violations, item.sale.saleId);
+        reject(r, item.raw);
+        show();
+        continue;
+      }
+      valid++;
+      origins.set(item.sale, { lines: item.lines, ...(item.raw && { raw: item.raw }) });
       yield item.sale;
     }
   }
 
+  const onServerRejection = (r: ManyRejection) => {
+    const origin = origins.get(r.sale as object);
+    const lines = origin?.lines ?? [];
+    const violation = { field: r.field, description: r.message };
+    reject(rejection(r.reason, lines, [violation], r.sale.saleId), origin?.raw);
+  };
+
+  let result: IngestManyResult = { ...NO_PROGRESS, rejections: [] };
+  let failure: string | undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
-  const client = createIngestClient({
-    ...clientOptions(flags),
-    onRetry: (e, delayMs) => {
-      process.stderr.write(`retrying a stream in ${Math.round(delayMs)} ms: ${e.message}\n`);
-    },
-  });
-  let result: IngestManyResult;
-  let failure: string | undefined;
   try {
-    result = await client.ingestMany(sales(), {
-      streamSize: flags.streamSize,
-      concurrency: flags.concurrency,
-      signal: abort.signal,
-      collectRejections: false,
-      onRejection: (r) => {
-        // Streams complete out of order: keep the earliest lines, not the first to arrive.
-        refused.push({
-          line: lineOf.get(r.sale as object) ?? 0,
-          message: r.field ? `${r.field}: ${r.message}` : r.message,
-        });
-        if (refused.length > 2 * flags.maxRejections) {
-          refused.sort((a, b) => a.line - b.line).length = flags.maxRejections;
-        }
-      },
-      onProgress: (p) => {
+    if (flags.dryRun) {
+      for await (const _ of sales()) {
+        if (abort.signal.aborted) throw new Error("interrupted");
+        show();
+      }
+    } else {
+      result = await sendAll(sales(), flags, abort.signal, onServerRejection, (p) => {
         server = p;
         show();
-      },
-    });
+      });
+    }
   } catch (err) {
     if (err instanceof IngestManyError) {
       failure = err.message;
@@ -126,76 +160,68 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
   } finally {
     progress.stop();
     process.off("SIGINT", onSignal);
-    client.close();
   }
+  await rejects?.close();
 
   // A file that cannot be read to its end (a CSV syntax error, an unknown column) is incomplete.
   if (fatal) failure ??= `line ${fatal.line}: ${fatal.message}`;
-  const rejections: LineRejection[] = [
-    ...unreadable.map(({ line, message }) => ({ line, message })),
-    ...refused,
-  ].sort((a, b) => a.line - b.line);
   const seconds = (performance.now() - started) / 1000;
-  const summary = {
+  const answered = flags.dryRun ? valid : result.received;
+  const summary: SendSummary = {
     file,
-    server: flags.server,
+    ...(!flags.dryRun && { server: flags.server }),
+    dryRun: flags.dryRun === true,
     complete: failure === undefined,
     ...(failure !== undefined && { error: failure }),
-    sales: result.received + unreadableCount,
-    accepted: result.accepted,
+    sales: answered + localUnreadable + localRefused,
+    accepted: flags.dryRun ? valid : result.accepted,
     duplicate: result.duplicate,
-    rejected: result.rejected + unreadableCount,
-    unreadable: unreadableCount,
-    refused: result.rejected,
+    rejected: result.rejected + localUnreadable + localRefused,
+    unreadable: localUnreadable,
+    refused: result.rejected + localRefused,
     resentStreams: result.resentStreams,
     seconds: Math.round(seconds * 100) / 100,
-    salesPerSecond: Math.round(result.received / Math.max(seconds, 0.001)),
-    rejections: rejections.slice(0, flags.maxRejections),
+    salesPerSecond: Math.round(answered / Math.max(seconds, 0.001)),
+    ...(rejects && flags.rejects && { rejectsFile: { path: flags.rejects, rows: rejects.rows } }),
+    byReason: log.counts(),
+    rejections: listedRejections(log),
   };
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : humanSummary(summary));
   if (failure !== undefined) return EXIT.failed;
   return summary.rejected > 0 ? EXIT.rejected : EXIT.ok;
 }
 
-function humanSummary(s: {
-  file: string;
-  server: string;
-  complete: boolean;
-  error?: string;
-  sales: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-  unreadable: number;
-  refused: number;
-  resentStreams: number;
-  seconds: number;
-  salesPerSecond: number;
-  rejections: LineRejection[];
-}): string {
-  const n = (x: number) => x.toLocaleString("en-US");
-  const width = n(s.sales).length;
-  const row = (label: string, x: number, note = "") =>
-    `  ${label.padEnd(10)}${n(x).padStart(width)}${note}\n`;
-  let out = s.complete
-    ? `${n(s.sales)} sales from ${s.file} to ${s.server} in ${s.seconds} s (${n(s.salesPerSecond)} sales/s)\n`
-    : `INCOMPLETE: ${s.error}\n${n(s.sales)} sales answered before it stopped; rerun the same file: stored sales come back as duplicates\n`;
-  out += row("accepted", s.accepted);
-  out += row("duplicate", s.duplicate);
-  out += row(
-    "rejected",
-    s.rejected,
-    s.rejected > 0
-      ? `  (${n(s.unreadable)} unreadable, ${n(s.refused)} refused by the server)`
-      : "",
-  );
-  if (s.resentStreams > 0) out += `  ${n(s.resentStreams)} stream(s) were resent after a failure\n`;
-  if (s.rejections.length > 0) {
-    out +=
-      s.rejections.length < s.rejected
-        ? `first ${s.rejections.length} rejections:\n`
-        : "rejections:\n";
-    for (const r of s.rejections) out += `  line ${r.line}: ${r.message}\n`;
+async function mappingOf(flags: SendFlags): Promise<Mapping | undefined> {
+  if (!flags.mapping && !hasMappingFlags(flags)) return undefined;
+  const file = flags.mapping ? await loadMappingFile(flags.mapping) : undefined;
+  return resolveMapping(file, flags, flags.mapping ?? "mapping flags");
+}
+
+async function sendAll(
+  sales: AsyncIterable<SaleInput>,
+  flags: SendFlags,
+  signal: AbortSignal,
+  onRejection: (r: ManyRejection) => void,
+  onProgress: (p: IngestManyProgress) => void,
+): Promise<IngestManyResult> {
+  const client = createIngestClient({
+    ...clientOptions(flags),
+    // Checked above with every violation listed; checking again would only cost CPU.
+    validate: false,
+    onRetry: (e, delayMs) => {
+      process.stderr.write(`retrying a stream in ${Math.round(delayMs)} ms: ${e.message}\n`);
+    },
+  });
+  try {
+    return await client.ingestMany(sales, {
+      streamSize: flags.streamSize,
+      concurrency: flags.concurrency,
+      signal,
+      collectRejections: false,
+      onRejection,
+      onProgress,
+    });
+  } finally {
+    client.close();
   }
-  return out;
 }

@@ -22,6 +22,7 @@ interface Summary {
   unreadable: number;
   refused: number;
   rejections: { line: number; message: string }[];
+  byReason: { reason: string; field: string; column?: string; count: number }[];
 }
 
 /** Runs the compiled CLI as a user would; resolves with its exit code and output. */
@@ -151,17 +152,50 @@ describe("pos-ingest send", () => {
     const summary = JSON.parse(res.stdout) as Summary;
     expect(res.code).toBe(1);
     expect(summary).toMatchObject({ sales: 6, accepted: 2, rejected: 4, unreadable: 4 });
+    // Each rejection: its reason, the lines of all its rows, every violation with its field
+    // and the line of the row it is on.
+    const row = (line: number, field: string, description: RegExp) => ({
+      field,
+      line,
+      description: expect.stringMatching(description),
+    });
     expect(summary.rejections).toEqual([
-      { line: 4, message: expect.stringMatching(/^quantity: "1.2345"/) },
-      { line: 8, message: "row has 11 fields; the header has 12" },
-      { line: 9, message: expect.stringMatching(/^occurred_at: .* with an offset/) },
-      { line: 10, message: expect.stringMatching(/^unit_price_minor: .* not a 64-bit integer/) },
+      {
+        reason: "unreadable",
+        line: 4,
+        lines: [[4, 4]],
+        saleId: "csvsale-2",
+        violations: [row(4, "quantity", /^"1.2345" is not a number/)],
+        message: expect.stringMatching(/^quantity: "1.2345"/),
+      },
+      {
+        reason: "unreadable",
+        line: 7,
+        lines: [[7, 8]],
+        saleId: "csvsale-4",
+        violations: [row(8, "row", /^has 11 fields; the header has 12$/)],
+        message: "row: has 11 fields; the header has 12 at line 8",
+      },
+      expect.objectContaining({
+        line: 9,
+        violations: [row(9, "occurred_at", / with an offset/)],
+      }),
+      expect.objectContaining({
+        line: 10,
+        violations: [row(10, "unit_price_minor", /not a 64-bit integer/)],
+      }),
     ]);
-    const [row] = await query<{ total_minor: string }>(
+    expect(summary.byReason).toEqual([
+      { reason: "unreadable", field: "occurred_at", count: 1 },
+      { reason: "unreadable", field: "quantity", count: 1 },
+      { reason: "unreadable", field: "row", count: 1 },
+      { reason: "unreadable", field: "unit_price_minor", count: 1 },
+    ]);
+    const [stored] = await query<{ total_minor: string }>(
       server.databaseUrl as string,
       "select total_minor::text from sales where sale_id = 'csvsale-1'",
     );
-    expect(row?.total_minor).toBe("710");
+    expect(stored?.total_minor).toBe("710");
   });
 
   it.each([
