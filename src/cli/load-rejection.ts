@@ -41,6 +41,8 @@ export interface LoadRejection {
   readonly violations: readonly Violation[];
   /** Violations beyond those listed (a 5,000-line transaction with every line bad). */
   readonly moreViolations?: number;
+  /** `split_sale`: the lines of the transaction's rows that were sent before these. */
+  readonly sentLines?: readonly LineRange[];
 }
 
 /** Most violations one rejection lists. */

@@ -243,7 +243,9 @@ class RowsToSales {
     let row: Row | undefined;
     let problem: Violation | undefined;
     try {
-      row = mapper.map(record);
+      const mapped = mapper.map(record);
+      row = mapped.row;
+      if (mapped.problem !== undefined) problem = this.#violation(mapped.problem, line);
     } catch (err) {
       problem = this.#violation(err, line);
     }
@@ -297,11 +299,13 @@ class RowsToSales {
     const lines = rangesOf(group.spans);
     const saleId = saleIdOf(group);
     if (group.splitFrom !== undefined) {
+      const sent = group.splitFrom;
       const split = {
         field: "sale_id",
-        description: `more rows of a transaction read from line(s) ${group.splitFrom} and sent before them: its rows are more than ${this.#window} rows apart (sort the file by transaction, or raise --group-window)`,
+        description: `more rows of a transaction sent before from line(s) ${linesText(sent)}: its rows are more than ${this.#window} rows apart (sort the file by transaction, or raise --group-window)`,
       };
-      return errorLine(rejection("split_sale", lines, [split], saleId), group.raws);
+      const r = rejection("split_sale", lines, [split], saleId);
+      return errorLine({ ...r, sentLines: sent }, group.raws);
     }
     if (group.rows.length > MAX_ROWS_PER_SALE) {
       const big = { field: "row", description: `sale spans more than ${MAX_ROWS_PER_SALE} rows` };
@@ -356,5 +360,3 @@ function unreadable(
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-export { linesText };

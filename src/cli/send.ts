@@ -10,7 +10,9 @@ import {
   NO_PROGRESS,
   type SaleInput,
 } from "../client/index.js";
+import { unsendable } from "../client/ingest-many.js";
 import { preCheck } from "../client/pre-check.js";
+import { saleKey } from "../client/sale-key.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
 import {
   hasMappingFlags,
@@ -115,6 +117,15 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
         localRefused++;
         const r = rejection("invalid_argument", item.lines, violations, item.sale.saleId);
         reject(r, item.raw);
+        show();
+        continue;
+      }
+      // What the client library would refuse before sending, so a dry run reports it too.
+      const unfit = unsendable(item.sale, saleKey(item.sale));
+      if (unfit) {
+        localRefused++;
+        const violation = { field: unfit.field, description: unfit.message };
+        reject(rejection("invalid_argument", item.lines, [violation], item.sale.saleId), item.raw);
         show();
         continue;
       }

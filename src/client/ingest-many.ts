@@ -19,6 +19,8 @@ type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
 const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Room for the request around the sale: its own key (≤ 255 bytes) and the framing. */
 const REQUEST_FRAMING = 512;
+/** The largest sale the server's default message limit takes. */
+export const DEFAULT_MAX_SALE_BYTES = DEFAULT_MAX_MESSAGE_BYTES - REQUEST_FRAMING;
 
 /** The most records a stream may hold so that the server lists every rejection in its answer. */
 export const MAX_STREAM_SIZE = 1_000;
@@ -217,19 +219,9 @@ export async function ingestMany(
       if (next === "stopped" || next.done) break;
       const sale = next.value;
       const key = keyOf(sale, index);
-      if (!isValidKey(key)) {
-        refuseLocally(
-          index,
-          sale,
-          key,
-          "idempotency_key",
-          "must be 1-255 printable ASCII characters",
-        );
-        continue;
-      }
-      const problem = sizeProblem(sale, maxSaleBytes);
-      if (problem) {
-        refuseLocally(index, sale, key, "sale", problem);
+      const unfit = unsendable(sale, key, maxSaleBytes);
+      if (unfit) {
+        refuseLocally(index, sale, key, unfit.field, unfit.message);
         continue;
       }
       // As the server would: its first violation, with the record's index.
@@ -299,6 +291,23 @@ async function sendStream(
 
 async function* requestsOf(records: readonly KeyedSale[]): AsyncGenerator<RequestInit> {
   for (const r of records) yield { sale: r.sale, idempotencyKey: r.key };
+}
+
+/**
+ * Why `sale` cannot be sent under `key` at all (before any rule of the contract), or undefined:
+ * a key the server would refuse, or a sale larger than `maxSaleBytes` (the server's message limit
+ * less the request's framing; DEFAULT_MAX_SALE_BYTES for the default limit).
+ */
+export function unsendable(
+  sale: SaleInput,
+  key: string,
+  maxSaleBytes: number = DEFAULT_MAX_SALE_BYTES,
+): { field: string; message: string } | undefined {
+  if (!isValidKey(key)) {
+    return { field: "idempotency_key", message: "must be 1-255 printable ASCII characters" };
+  }
+  const problem = sizeProblem(sale, maxSaleBytes);
+  return problem ? { field: "sale", message: problem } : undefined;
 }
 
 function reasonName(reason: RejectReason): ManyRejection["reason"] {

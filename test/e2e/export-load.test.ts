@@ -232,11 +232,16 @@ describe("pos-ingest send --mapping, the Online Retail export", () => {
       }
       if (badLine !== undefined) expect(r.violations.map((v) => v.line)).toEqual([badLine]);
     }
-    // Both parts named, so a person sees why the invoice cannot be one sale in this window.
+    // Both parts named, so a person sees why the invoice cannot be one sale in this window: the
+    // late rows refused (`lines`) and those sent before them (`sentLines`).
     const splitLines = linesOf(broken.farSplit);
     const splitRanges = lineRanges(splitLines);
     expect(splitRanges).toHaveLength(2);
-    expect(rejection(broken.farSplit)).toMatchObject({ reason: "split_sale", lines: splitRanges });
+    expect(rejection(broken.farSplit)).toMatchObject({
+      reason: "split_sale",
+      lines: [splitRanges[1]],
+      sentLines: [splitRanges[0]],
+    });
     expect(real.byReason).toHaveLength(4);
     expect(real.byReason).toEqual(
       expect.arrayContaining([

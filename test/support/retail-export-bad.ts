@@ -9,7 +9,10 @@ import {
 export interface BrokenInvoices {
   /** Every row at "3/27/2011 1:30": in the hour the clocks skipped. */
   skippedTime: string;
-  /** Its second row's UnitPrice is "2.105": three decimals, GBP has two. */
+  /**
+   * Its second row's UnitPrice is "£2.10": a currency sign in a number. (Three decimals, "2.105",
+   * are not an error: a price below the penny is kept as written, as a sub-minor unit price.)
+   */
   price: string;
   /** Its second row's Quantity is "2x". */
   quantity: string;
@@ -20,7 +23,7 @@ export interface BrokenInvoices {
 /** The bad cells as written, and what a person would correct them to. */
 export const BAD_CELLS = {
   skippedTime: { bad: "3/27/2011 1:30", fixed: "3/27/2011 2:30" },
-  price: { bad: "2.105", fixed: "2.1" },
+  price: { bad: "£2.10", fixed: "2.10" },
   quantity: { bad: "2x", fixed: "2" },
 } as const;
 

@@ -26,8 +26,12 @@ export interface SourceAccess<R> {
 
 /** A compiled mapping. */
 export interface RowMapper<R> {
-  /** The row `record` makes; throws a CellError naming the field. */
-  map(record: R): Row;
+  /**
+   * The row `record` makes, and, when one of its cells cannot be converted (a time, a number),
+   * the CellError naming the field: the row still names its transaction, which is refused whole.
+   * Throws only when not even that can be read (an NDJSON object where a value should be).
+   */
+  map(record: R): { row: Row; problem?: unknown };
   /** The source column that feeds `field`, for messages ("occurred_at ← InvoiceDate"). */
   sourceOf(field: string): string | undefined;
   /** Whether a field name in the source's records is read or ignored (NDJSON's check). */
@@ -145,7 +149,7 @@ export function compileMapping<R>(mapping: Mapping, source: SourceAccess<R>): Ro
   // A nested field ("customer.id") makes its top-level field ("customer") one the mapping reads.
   const top = new Set([...used].map((name) => name.split(".")[0]));
   return {
-    map(record: R): Row {
+    map(record: R) {
       const row: Row = {};
       for (const s of steps) {
         const v = s.get(record);
@@ -154,8 +158,12 @@ export function compileMapping<R>(mapping: Mapping, source: SourceAccess<R>): Ro
       for (const rule of rules) {
         if (rule.applies(record, row)) for (const [field, value] of rule.set) row[field] = value;
       }
-      for (const c of convert) c(row);
-      return row;
+      try {
+        for (const c of convert) c(row);
+      } catch (problem) {
+        return { row, problem };
+      }
+      return { row };
     },
     sourceOf: (field) => sourceOf.get(field) ?? sourceOf.get(majorOf(field) ?? ""),
     knows: (name) => top.has(name),

@@ -1,5 +1,5 @@
 import type { Row } from "../csv-columns.js";
-import { type LineRange, linesText, rangesOf, type Violation } from "../load-rejection.js";
+import { type LineRange, rangesOf, type Violation } from "../load-rejection.js";
 
 /**
  * Rows to transactions when a transaction's rows need not be consecutive: a transaction stays
@@ -18,8 +18,8 @@ export interface RowGroup {
   readonly raws: string[];
   /** Rows that could not be read: the transaction is refused, listing them all. */
   readonly problems: Violation[];
-  /** Set when this is the late part of a transaction closed before: the first part's lines. */
-  readonly splitFrom?: string;
+  /** Set when this is the late part of a transaction closed before: the earlier parts' lines. */
+  readonly splitFrom?: readonly LineRange[];
   /** The ordinal of its last row: the window closes it when it falls behind. */
   last: number;
 }
@@ -30,7 +30,10 @@ const MAX_CLOSED_REMEMBERED = 1_000_000;
 export class SaleGrouper {
   readonly #window: number;
   readonly #open = new Map<string, RowGroup>();
-  /** Closed transactions' keys with their lines ("12–14"), oldest first. */
+  /**
+   * Closed transactions' keys with their lines, oldest first; as text ("12-14,20"), the most
+   * compact form a million of them can take.
+   */
   readonly #closed = new Map<string, string>();
   #count = 0;
   #lastKey: string | undefined;
@@ -58,7 +61,7 @@ export class SaleGrouper {
         spans: [],
         raws: [],
         problems: [],
-        ...(before !== undefined && { splitFrom: before }),
+        ...(before !== undefined && { splitFrom: parseRanges(before) }),
         last: 0,
       };
       this.#open.set(key, group);
@@ -94,14 +97,20 @@ export class SaleGrouper {
   }
 
   #remember(group: RowGroup): void {
-    const ranges = rangesOf(group.spans);
-    const text = linesText(ranges.slice(0, 3)) + (ranges.length > 3 ? ", …" : "");
     const before = this.#closed.get(group.key);
+    const ranges = rangesOf([...(before ? parseRanges(before) : []), ...group.spans]);
     this.#closed.delete(group.key);
-    this.#closed.set(group.key, before ? `${before}; ${text}` : text);
+    this.#closed.set(group.key, ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(","));
     if (this.#closed.size > MAX_CLOSED_REMEMBERED) {
       const oldest = this.#closed.keys().next().value;
       if (oldest !== undefined) this.#closed.delete(oldest);
     }
   }
+}
+
+function parseRanges(text: string): LineRange[] {
+  return text.split(",").map((part) => {
+    const [a = "0", b = a] = part.split("-");
+    return [Number(a), Number(b)] as const;
+  });
 }
