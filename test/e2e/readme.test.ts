@@ -256,6 +256,24 @@ describe("README", { timeout: 240_000 }, () => {
       expect(await sh(c, values)).toMatch(/^nothing to backfill: every row has its ledger$/m);
     }
 
+    // "Loading an export": dry run, load keeping the refused rows, reload them; in the session
+    // of the command-line block (its `export` names the server and key).
+    const exporting = shellBlocks.filter((b) => b.section === "Loading an export");
+    expect(exporting).toHaveLength(1);
+    const steps = commandsOf(exporting[0]?.body ?? "");
+    for (const c of steps) ran.add(c);
+    const exportValues = { ...values, "rejects.csv": join(work, "rejects.csv") };
+    const loaded = await sh([session[0] as string, ...steps].join("\n"), exportValues);
+    const invoices = /DRY RUN, nothing sent: (\d+) sales read/.exec(loaded)?.[1];
+    expect(Number(invoices)).toBeGreaterThan(0);
+    expect(loaded).toMatch(new RegExp(`valid\\s+${invoices}\\b`));
+    expect(loaded).toMatch(
+      new RegExp(`${invoices} sales from \\S+ to [^\\n]*\\n\\s+accepted\\s+${invoices}\\b`),
+    );
+    // Nothing was refused, so the rejects file holds just the header and sends nothing.
+    expect(loaded).toMatch(/^0 sales from \S+rejects\.csv/m);
+    expect(loaded).not.toMatch(/rejected\s+[1-9]/);
+
     expect(await sh(revoke, values)).toContain(`revoked ${keyId}`);
     const runnable = commands.filter((c) => classify(c.command)?.run);
     expect(runnable.filter((c) => !ran.has(c.command)).map((c) => c.command)).toEqual([]);
