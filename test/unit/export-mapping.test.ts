@@ -62,13 +62,24 @@ const RETAIL: MappingInput = {
 const HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
 
 describe("mapping file", () => {
-  it.each<[string, MappingInput, RegExp]>([
+  // Cast: the cases are mappings as a file may hold them, which the type would refuse.
+  it.each<[string, unknown, RegExp]>([
     [
       "a column for no field",
       { columns: { skux: "Code" } },
       /^m: columns\.skux: "skux" is not a field/,
     ],
     ["a value for no field", { values: { skux: "1" } }, /^m: values\.skux: "skux" is not a field/],
+    [
+      "a rule setting no field",
+      { rules: [{ when: { field: "sku", equals: "x" }, set: { skux: "1" } }] },
+      /^m: rules\.0\.set\.skux: "skux" is not a field/,
+    ],
+    [
+      "a rule testing no field",
+      { rules: [{ when: { field: "skux", equals: "x" }, set: {} }] },
+      /^m: rules\.0\.when\.field: "skux" is not a field/,
+    ],
     [
       "a bad regular expression",
       { rules: [{ when: { column: "A", matches: "(" }, set: { kind: "return" } }] },
@@ -84,10 +95,10 @@ describe("mapping file", () => {
       { rules: [{ when: { column: "A", equals: "x", empty: true }, set: {} }] },
       /^m: rules\.0\.when: has exactly one test/,
     ],
-    ["an unknown top-level key", { colums: {} } as MappingInput, /^m: .*"colums"/],
+    ["an unknown top-level key", { colums: {} }, /^m: .*"colums"/],
     ["an unknown tender", { tender: { type: "BITCOIN" } }, /^m: tender\.type: /],
   ])("names the path of %s", (_, mapping, message) => {
-    expect(() => resolveMapping(mapping, {}, "m")).toThrow(message);
+    expect(() => resolveMapping(mapping as MappingInput, {}, "m")).toThrow(message);
   });
 
   it("applies the flags over the file", () => {

@@ -31,8 +31,17 @@ export const MAJOR_AMOUNTS = {
 /** A field a mapping can fill: a column of the plain CSV format, or an amount in major units. */
 export type Target = CsvColumn | keyof typeof MAJOR_AMOUNTS;
 const TARGETS = [...KNOWN_COLUMNS, ...Object.keys(MAJOR_AMOUNTS)] as [Target, ...Target[]];
-const target = z.enum(TARGETS, {
-  error: (issue) => `"${String(issue.input)}" is not a field (see README, "Loading an export")`,
+const notAField = (input: unknown) =>
+  `"${String(input)}" is not a field (see README, "Loading an export")`;
+const target = z.enum(TARGETS, { error: (issue) => notAField(issue.input) });
+const TARGET_NAMES = new Set<string>(TARGETS);
+/**
+ * A record's key naming a field. Not the enum: zod reports a record key outside an enum as
+ * "Unrecognized key" at the record's path, so the message would name neither the key's path
+ * nor what is wrong with it.
+ */
+const targetKey = z.custom<Target>((key) => typeof key === "string" && TARGET_NAMES.has(key), {
+  error: (issue) => notAField(issue.input),
 });
 
 const text = z.string().min(1);
@@ -97,8 +106,8 @@ export const MappingSchema = z.strictObject({
     })
     .refine((n) => n.decimal !== n.thousands, "decimal and thousands must differ")
     .optional(),
-  columns: z.partialRecord(target, columnSpec).default({}),
-  values: z.partialRecord(target, z.string()).default({}),
+  columns: z.partialRecord(targetKey, columnSpec).default({}),
+  values: z.partialRecord(targetKey, z.string()).default({}),
   /** Source columns deliberately not read (others unknown to the mapping stop the load). */
   ignore: z.array(text).default([]),
   time: z
@@ -110,7 +119,7 @@ export const MappingSchema = z.strictObject({
     })
     .optional(),
   rules: z
-    .array(z.strictObject({ when: condition, set: z.partialRecord(target, z.string()) }))
+    .array(z.strictObject({ when: condition, set: z.partialRecord(targetKey, z.string()) }))
     .default([]),
   /** For an export without tenders: one payment of this type for each transaction's total. */
   tender: z.strictObject({ type: z.enum(TENDERS) }).optional(),
@@ -197,7 +206,9 @@ export function resolveMapping(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.length ? issue.path.join(".") : "(mapping)";
-    throw new Error(`${origin}: ${path}: ${issue?.message ?? "invalid"}`);
+    // A bad record key's own issue says what is wrong with it ("skux" is not a field).
+    const cause = issue?.code === "invalid_key" ? (issue.issues[0] ?? issue) : issue;
+    throw new Error(`${origin}: ${path}: ${cause?.message ?? "invalid"}`);
   }
   return Object.freeze(parsed.data);
 }
