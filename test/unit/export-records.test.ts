@@ -214,6 +214,29 @@ describe("readSales, NDJSON through a mapping", () => {
     });
   });
 
+  it("reads the items of each object, also when they are nested deeper (order.lines)", async () => {
+    const nested = resolveMapping({ ...mapping, ndjson: { items: "order.lines" } }, {}, "web.json");
+    const line =
+      '{"id":"7","at":"2024-05-01T10:00:00Z","order":{"lines":[{"code":"A","qty":1,"price":1.5},{"code":"B","qty":2,"price":2}]}}';
+    const lines = await collect(
+      readSales(Readable.from([`${line}\n`]), "ndjson", { mapping: nested }),
+    );
+    expect(lines).toMatchObject([
+      {
+        kind: "sale",
+        lines: [[1, 1]],
+        sale: {
+          saleId: "7",
+          lineItems: [
+            { sku: "A", unitPriceMinor: 150n },
+            { sku: "B", quantityMilli: 2000n },
+          ],
+          totals: { totalMinor: 550n },
+        },
+      },
+    ]);
+  });
+
   it("refuses a row with a field the mapping does not read, naming it", async () => {
     const [line] = await read(`${row(',"coupon":"X"')}\n`);
     expect(line).toMatchObject({
