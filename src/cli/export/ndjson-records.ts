@@ -83,7 +83,9 @@ export function ndjsonField(name: string): (record: NdjsonRecord) => string | un
 
 /** The names of a record's fields (and its item's) that are scalars: those a mapping reads. */
 export function fieldNames(record: NdjsonRecord, itemsField: string | undefined): string[] {
-  const names = Object.keys(record.object).filter((k) => k !== itemsField);
+  // The items' container is read as the items, however deep they are ("order.lines").
+  const container = itemsField?.split(".")[0];
+  const names = Object.keys(record.object).filter((k) => k !== container);
   return record.item ? [...names, ...Object.keys(record.item)] : names;
 }
 
