@@ -252,6 +252,28 @@ describe("a mapped CSV export", () => {
     });
   });
 
+  it("refuses the whole transaction when one of its rows cannot be mapped, listing that row", async () => {
+    // Row 3's time and row 5's price cannot be converted: their invoices must not be sent short.
+    const csv = `${HEADER}\n1,A,X,1,12/1/2010 8:26,1.5,7,UK\n1,B,Y,1,13/45/2010 8:26,2.5,7,UK\n2,A,X,1,12/1/2010 8:27,1.5,7,UK\n2,B,Y,1,12/1/2010 8:27,2.505,7,UK\n3,A,X,1,12/1/2010 8:28,1.5,7,UK\n`;
+    const lines = await read(csv, RETAIL);
+    expect(lines.map((l) => [l.kind, l.line])).toEqual([
+      ["error", 2],
+      ["error", 4],
+      ["sale", 6],
+    ]);
+    expect(lines[0]).toMatchObject({
+      rejection: {
+        reason: "unreadable",
+        saleId: "1",
+        lines: [[2, 3]],
+        violations: [{ field: "occurred_at", column: "InvoiceDate", line: 3 }],
+      },
+    });
+    expect(lines[1]).toMatchObject({
+      rejection: { saleId: "2", lines: [[4, 5]], violations: [{ field: "unit_price", line: 5 }] },
+    });
+  });
+
   it("stops at a column nobody reads, naming it, unless it is ignored", async () => {
     const csv = `${HEADER},Notes\n536365,85123A,X,1,12/1/2010 8:26,2.55,17850,United Kingdom,hi\n`;
     const [fatal] = await read(csv, RETAIL);
