@@ -253,8 +253,8 @@ describe("a mapped CSV export", () => {
   });
 
   it("refuses the whole transaction when one of its rows cannot be mapped, listing that row", async () => {
-    // Row 3's time and row 5's price cannot be converted: their invoices must not be sent short.
-    const csv = `${HEADER}\n1,A,X,1,12/1/2010 8:26,1.5,7,UK\n1,B,Y,1,13/45/2010 8:26,2.5,7,UK\n2,A,X,1,12/1/2010 8:27,1.5,7,UK\n2,B,Y,1,12/1/2010 8:27,2.505,7,UK\n3,A,X,1,12/1/2010 8:28,1.5,7,UK\n`;
+    // Row 3's time cannot be converted, row 5's quantity not read: neither invoice is sent short.
+    const csv = `${HEADER}\n1,A,X,1,12/1/2010 8:26,1.5,7,UK\n1,B,Y,1,13/45/2010 8:26,2.5,7,UK\n2,A,X,1,12/1/2010 8:27,1.5,7,UK\n2,B,Y,x,12/1/2010 8:27,2.5,7,UK\n3,A,X,1,12/1/2010 8:28,1.5,7,UK\n`;
     const lines = await read(csv, RETAIL);
     expect(lines.map((l) => [l.kind, l.line])).toEqual([
       ["error", 2],
@@ -270,7 +270,11 @@ describe("a mapped CSV export", () => {
       },
     });
     expect(lines[1]).toMatchObject({
-      rejection: { saleId: "2", lines: [[4, 5]], violations: [{ field: "unit_price", line: 5 }] },
+      rejection: {
+        saleId: "2",
+        lines: [[4, 5]],
+        violations: [{ field: "quantity", column: "Quantity", line: 5 }],
+      },
     });
   });
 

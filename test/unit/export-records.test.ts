@@ -237,6 +237,18 @@ describe("readSales, NDJSON through a mapping", () => {
     ]);
   });
 
+  it("refuses a whole object when one of its items cannot be read", async () => {
+    const nested = resolveMapping({ ...mapping, ndjson: { items: "lines" } }, {}, "web.json");
+    const line =
+      '{"id":"7","at":"2024-05-01T10:00:00Z","lines":[{"code":"A","qty":1,"price":1.5},{"code":["B"],"qty":2,"price":2}]}';
+    const lines = await collect(
+      readSales(Readable.from([`${line}\n`]), "ndjson", { mapping: nested }),
+    );
+    expect(lines).toMatchObject([
+      { kind: "error", rejection: { saleId: "7", violations: [{ field: "code", line: 1 }] } },
+    ]);
+  });
+
   it("refuses a row with a field the mapping does not read, naming it", async () => {
     const [line] = await read(`${row(',"coupon":"X"')}\n`);
     expect(line).toMatchObject({
