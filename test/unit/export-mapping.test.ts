@@ -101,6 +101,15 @@ describe("mapping file", () => {
     expect(() => resolveMapping(mapping as MappingInput, {}, "m")).toThrow(message);
   });
 
+  it.each([
+    ["a list", [1]],
+    ["a text", "columns"],
+  ])("refuses %s as a mapping", (_, file) => {
+    expect(() => resolveMapping(file as MappingInput, {}, "m.yaml")).toThrow(
+      "m.yaml: (mapping): expected an object",
+    );
+  });
+
   it("applies the flags over the file", () => {
     const file: MappingInput = {
       columns: { sku: "StockCode", name: "Description" },
@@ -287,6 +296,19 @@ describe("a mapped CSV export", () => {
       message: expect.stringContaining('"Notes"'),
     });
     expect(sales(await read(csv, { ...RETAIL, ignore: ["Notes"] }))).toHaveLength(1);
+  });
+
+  it("stops at a column the export has twice, whose second copy nobody would read", async () => {
+    const csv = `${HEADER},Quantity\n536365,85123A,X,1,12/1/2010 8:26,2.55,17850,UK,5\n`;
+    const [fatal] = await read(csv, RETAIL);
+    expect(fatal).toMatchObject({
+      kind: "fatal",
+      line: 1,
+      message: expect.stringContaining('"Quantity" more than once'),
+    });
+    // Two copies of a column nobody needs are fine when ignored.
+    const notes = `${HEADER},Notes,Notes\n536365,85123A,X,1,12/1/2010 8:26,2.55,17850,UK,a,b\n`;
+    expect(sales(await read(notes, { ...RETAIL, ignore: ["Notes"] }))).toHaveLength(1);
   });
 
   it("stops when a mapped column is missing, naming the mapping's path and the column", async () => {
