@@ -173,6 +173,10 @@ export function resolveMapping(
   flags: MappingFlags,
   origin: string,
 ): Mapping {
+  // A YAML text or a JSON list would otherwise be spread into keys "0", "1", ….
+  if (file !== undefined && file !== null && (typeof file !== "object" || Array.isArray(file))) {
+    throw new Error(`${origin}: (mapping): expected an object of mapping keys`);
+  }
   const m = structuredClone((file ?? {}) as Record<string, unknown>) as Record<string, never>;
   const pairs = (list: readonly string[] | undefined, flag: string) =>
     Object.fromEntries(
