@@ -131,6 +131,14 @@ export function compileMapping<R>(mapping: Mapping, source: SourceAccess<R>): Ro
     }
   }
   if (source.columns) {
+    // Columns are found by name, so a second column of a name would silently not be read.
+    const all = source.columns;
+    const twice = all.filter((c, i) => all.indexOf(c) !== i && !mapping.ignore.includes(c));
+    if (twice.length > 0) {
+      throw new Error(
+        `the export has column(s) ${[...new Set(twice)].map((c) => `"${c}"`).join(", ")} more than once: which one feeds the mapping cannot be told (list them in "ignore" to read neither)`,
+      );
+    }
     const unread = source.columns.filter((c) => !used.has(c));
     if (unread.length > 0) {
       throw new Error(
