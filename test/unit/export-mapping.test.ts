@@ -1,9 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   LineKind,
   SaleSchema,
@@ -11,7 +8,6 @@ import {
   TransactionKind,
 } from "../../gen/pos/ingest/v1/sale_pb.js";
 import {
-  loadMappingFile,
   type MappingFlags,
   type MappingInput,
   resolveMapping,
@@ -60,116 +56,6 @@ const RETAIL: MappingInput = {
   tender: { type: "CASH" },
 };
 const HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
-
-describe("mapping file", () => {
-  // Cast: the cases are mappings as a file may hold them, which the type would refuse.
-  it.each<[string, unknown, RegExp]>([
-    [
-      "a column for no field",
-      { columns: { skux: "Code" } },
-      /^m: columns\.skux: "skux" is not a field/,
-    ],
-    ["a value for no field", { values: { skux: "1" } }, /^m: values\.skux: "skux" is not a field/],
-    [
-      "a rule setting no field",
-      { rules: [{ when: { field: "sku", equals: "x" }, set: { skux: "1" } }] },
-      /^m: rules\.0\.set\.skux: "skux" is not a field/,
-    ],
-    [
-      "a rule testing no field",
-      { rules: [{ when: { field: "skux", equals: "x" }, set: {} }] },
-      /^m: rules\.0\.when\.field: "skux" is not a field/,
-    ],
-    [
-      "a bad regular expression",
-      { rules: [{ when: { column: "A", matches: "(" }, set: { kind: "return" } }] },
-      /^m: rules\.0\.when\.matches: is not a regular expression$/,
-    ],
-    [
-      "both column and field in a condition",
-      { rules: [{ when: { column: "A", field: "sku", equals: "x" }, set: {} }] },
-      /^m: rules\.0\.when: names exactly one of column .* or field/,
-    ],
-    [
-      "two tests in a condition",
-      { rules: [{ when: { column: "A", equals: "x", empty: true }, set: {} }] },
-      /^m: rules\.0\.when: has exactly one test/,
-    ],
-    ["an unknown top-level key", { colums: {} }, /^m: .*"colums"/],
-    ["an unknown tender", { tender: { type: "BITCOIN" } }, /^m: tender\.type: /],
-  ])("names the path of %s", (_, mapping, message) => {
-    expect(() => resolveMapping(mapping as MappingInput, {}, "m")).toThrow(message);
-  });
-
-  it.each([
-    ["a list", [1]],
-    ["a text", "columns"],
-  ])("refuses %s as a mapping", (_, file) => {
-    expect(() => resolveMapping(file as MappingInput, {}, "m.yaml")).toThrow(
-      "m.yaml: (mapping): expected an object",
-    );
-  });
-
-  it("applies the flags over the file", () => {
-    const file: MappingInput = {
-      columns: { sku: "StockCode", name: "Description" },
-      values: { currency: "USD" },
-      time: { zone: "America/New_York", format: "M/d/yyyy H:mm" },
-      csv: { quote: "'" },
-      tender: { type: "CARD" },
-    };
-    const m = resolveMapping(
-      file,
-      {
-        map: ["sku=Code", "sale_id={Till}-{No}"],
-        set: ["currency=GBP"],
-        timeZone: "Europe/London",
-        delimiter: "tab",
-        decimalComma: true,
-        tender: "cash",
-        groupWindow: 5,
-      },
-      "m",
-    );
-    expect(m.columns).toEqual({ sku: "Code", name: "Description", sale_id: "{Till}-{No}" });
-    expect(m.values).toEqual({ currency: "GBP" });
-    expect(m.time).toMatchObject({ zone: "Europe/London", format: "M/d/yyyy H:mm" });
-    expect(m.csv).toEqual({ quote: "'", delimiter: "\t" });
-    expect(m.numbers).toEqual({ decimal: ",", thousands: "" });
-    expect(m.tender).toEqual({ type: "CASH" });
-    expect(m.group).toEqual({ window: 5 });
-  });
-
-  it("keeps an = inside a flag's value and refuses a flag without one", () => {
-    expect(resolveMapping({}, { set: ["customer_name=a=b"] }, "m").values).toEqual({
-      customer_name: "a=b",
-    });
-    expect(() => resolveMapping({}, { map: ["sku"] }, "m")).toThrow(
-      "--map sku: expected field=value",
-    );
-    expect(() => resolveMapping({}, { set: ["=GBP"] }, "m")).toThrow("--set =GBP: expected");
-  });
-
-  describe("loadMappingFile", () => {
-    let dir = "";
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "mapping-"));
-    });
-    afterAll(() => rm(dir, { recursive: true, force: true }));
-
-    it("reads YAML and JSON, and names the file it cannot parse", async () => {
-      await writeFile(join(dir, "m.yaml"), "columns:\n  sku: StockCode\nignore: [Notes]\n");
-      await writeFile(join(dir, "m.json"), '{"values": {"currency": "GBP"}}');
-      await writeFile(join(dir, "bad.json"), '{"values": ');
-      expect(await loadMappingFile(join(dir, "m.yaml"))).toEqual({
-        columns: { sku: "StockCode" },
-        ignore: ["Notes"],
-      });
-      expect(await loadMappingFile(join(dir, "m.json"))).toEqual({ values: { currency: "GBP" } });
-      await expect(loadMappingFile(join(dir, "bad.json"))).rejects.toThrow(join(dir, "bad.json"));
-    });
-  });
-});
 
 describe("a mapped CSV export", () => {
   it("reads into exactly the expected sales: names as written, local times, pounds, a C return", async () => {
@@ -287,6 +173,26 @@ describe("a mapped CSV export", () => {
     });
   });
 
+  it.each([
+    [{ equals: "C1" }, ["C1"]],
+    [{ in: ["C1", "9"] }, ["C1", "9"]],
+    [{ startsWith: "C" }, ["C1", "C22"]],
+    [{ endsWith: "2" }, ["C22"]],
+    [{ matches: "^\\d+$" }, ["9"]],
+    [{ empty: true }, []],
+    [{ empty: false }, ["C1", "C22", "9"]],
+  ])("applies a rule testing the column with %j", async (test, returns) => {
+    const csv = `${HEADER}\nC1,A,X,1,12/1/2010 8:26,1,7,UK\nC22,A,X,1,12/1/2010 8:26,1,7,UK\n9,A,X,1,12/1/2010 8:26,1,7,UK\n`;
+    const mapping = {
+      ...RETAIL,
+      rules: [{ when: { column: "InvoiceNo", ...test }, set: { kind: "return" } }],
+    };
+    const got = sales(await read(csv, mapping));
+    expect(got.filter((s) => s.kind === TransactionKind.RETURN).map((s) => s.saleId)).toEqual(
+      returns,
+    );
+  });
+
   it("stops at a column nobody reads, naming it, unless it is ignored", async () => {
     const csv = `${HEADER},Notes\n536365,85123A,X,1,12/1/2010 8:26,2.55,17850,United Kingdom,hi\n`;
     const [fatal] = await read(csv, RETAIL);
@@ -365,6 +271,11 @@ describe("a mapped CSV export", () => {
       totals: { totalMinor: 246900n },
       payments: [{ amountMinor: 246900n }],
     });
+    // The same with the flags instead of the file's numbers section.
+    const flagged = sales(
+      await read(csv.replace("1.234,5", "1234,5"), RETAIL, { decimalComma: true }),
+    );
+    expect(flagged[0]?.lineItems[0]?.unitPriceMinor).toBe(123450n);
   });
 
   it("makes no payment for a transaction whose total is 0", async () => {
