@@ -26,7 +26,7 @@ describe("SaleGrouper", () => {
     expect(summary(groups)).toEqual([
       { key: "A", skus: ["s2", "s3"] },
       { key: "B", skus: ["s4"] },
-      { key: "A", skus: ["s5"], splitFrom: "2–3" },
+      { key: "A", skus: ["s5"], splitFrom: [[2, 3]] },
     ]);
   });
 
@@ -50,15 +50,22 @@ describe("SaleGrouper", () => {
     expect(grouper.add("C", { row: {}, span: [4, 4] }).map((g) => g.key)).toEqual(["A"]);
   });
 
-  it("makes rows beyond the window a split group naming the first part's lines", () => {
+  it("makes rows beyond the window a split group naming the earlier parts' lines", () => {
     const keys = ["A", "A", "B", "C", "D", "A", "E", "F", "G", "A"];
     const groups = feed(new SaleGrouper(3), keys);
     const parts = groups.filter((g) => g.key === "A");
     expect(summary(parts)).toEqual([
       { key: "A", skus: ["s2", "s3"] },
-      { key: "A", skus: ["s7"], splitFrom: "2–3" },
+      { key: "A", skus: ["s7"], splitFrom: [[2, 3]] },
       // A third part names both earlier ones.
-      { key: "A", skus: ["s11"], splitFrom: "2–3; 7" },
+      {
+        key: "A",
+        skus: ["s11"],
+        splitFrom: [
+          [2, 3],
+          [7, 7],
+        ],
+      },
     ]);
     expect(groups.map((g) => g.rows.length).reduce((a, b) => a + b)).toBe(keys.length);
   });
