@@ -249,6 +249,15 @@ describe("readSales, NDJSON through a mapping", () => {
     ]);
   });
 
+  it("refuses rows whose transaction cannot be named one by one, not as one transaction", async () => {
+    const bad = `${row().replace('"id":12345678901234567890', '"id":{"no":1}')}\n`;
+    const lines = await read(bad + bad);
+    expect(lines.map((l) => [l.kind, l.line])).toEqual([
+      ["error", 1],
+      ["error", 2],
+    ]);
+  });
+
   it("refuses a row with a field the mapping does not read, naming it", async () => {
     const [line] = await read(`${row(',"coupon":"X"')}\n`);
     expect(line).toMatchObject({

@@ -29,7 +29,8 @@ export interface RowMapper<R> {
   /**
    * The row `record` makes, and, when one of its cells cannot be converted (a time, a number),
    * the CellError naming the field: the row still names its transaction, which is refused whole.
-   * Throws only when not even that can be read (an NDJSON object where a value should be).
+   * The same when a cell cannot be read at all (an NDJSON object where a value should be),
+   * unless it is one of the transaction's key fields: then it throws, the row naming none.
    */
   map(record: R): { row: Row; problem?: unknown };
   /** The source column that feeds `field`, for messages ("occurred_at ← InvoiceDate"). */
@@ -39,6 +40,9 @@ export interface RowMapper<R> {
 }
 
 type Getter<R> = (record: R) => string | undefined;
+
+/** The fields that name a row's transaction (the reader's grouping key). */
+const KEY_FIELDS = new Set(["source", "location_id", "sale_id"]);
 
 const NUMBER_FIELDS = new Set<string>([
   "quantity",
@@ -159,13 +163,25 @@ export function compileMapping<R>(mapping: Mapping, source: SourceAccess<R>): Ro
   return {
     map(record: R) {
       const row: Row = {};
+      // A bad cell does not stop the others: the row still names its transaction.
+      let unread: { problem: unknown } | undefined;
       for (const s of steps) {
-        const v = s.get(record);
-        if (v !== undefined) row[s.field] = v;
+        try {
+          const v = s.get(record);
+          if (v !== undefined) row[s.field] = v;
+        } catch (problem) {
+          if (KEY_FIELDS.has(s.field)) throw problem;
+          unread ??= { problem };
+        }
       }
       for (const rule of rules) {
-        if (rule.applies(record, row)) for (const [field, value] of rule.set) row[field] = value;
+        try {
+          if (rule.applies(record, row)) for (const [field, value] of rule.set) row[field] = value;
+        } catch (problem) {
+          unread ??= { problem };
+        }
       }
+      if (unread) return { row, problem: unread.problem };
       try {
         for (const c of convert) c(row);
       } catch (problem) {
