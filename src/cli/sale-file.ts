@@ -5,7 +5,7 @@ import { CellError } from "./cell-error.js";
 import { headerProblem, type Row } from "./csv-columns.js";
 import { CSV_RULES, computedTotals } from "./csv-rules.js";
 import { rowItem, type SaleOptions, saleFromRows } from "./csv-sale.js";
-import { readCsvRecords } from "./export/csv-records.js";
+import { openCsv } from "./export/csv-records.js";
 import type { Mapping } from "./export/mapping-file.js";
 import { fieldNames, ndjsonField, readNdjsonRecords } from "./export/ndjson-records.js";
 import { compileMapping, type RowMapper } from "./export/row-mapper.js";
@@ -15,7 +15,6 @@ import {
   type LineRange,
   type LoadRejection,
   linesText,
-  rangesOf,
   rejection,
   rejectionMessage,
   type Violation,
@@ -121,7 +120,7 @@ async function* readNdjson(input: Readable, keepRaw: boolean): AsyncGenerator<Sa
  */
 async function* readCsv(input: Readable, options: ReadOptions): AsyncGenerator<SaleLine> {
   const mapping = options.mapping;
-  const records = readCsvRecords(input, mapping?.csv ?? {}, {
+  const source = await openCsv(input, mapping?.csv ?? {}, {
     maxRecordChars: MAX_LINE_CHARS,
     keepRaw: options.keepRaw === true,
   });
@@ -130,7 +129,8 @@ async function* readCsv(input: Readable, options: ReadOptions): AsyncGenerator<S
   const rows = new RowsToSales(mapping, options.keepRaw === true);
   let lastLine = 0;
   try {
-    for await (const record of records) {
+    for await (const parsed of source.parsed) {
+      const record = source.record(parsed);
       lastLine = record.lastLine;
       if (!header) {
         // Column names are names, not data: "sku, name" names the columns sku and name.
@@ -153,7 +153,7 @@ async function* readCsv(input: Readable, options: ReadOptions): AsyncGenerator<S
           return;
         }
         header = names;
-        options.onHeader?.(record.raw ?? record.cells.join(","), record.lineEnding);
+        options.onHeader?.(record.raw ?? record.cells.join(","), source.lineEnding);
         continue;
       }
       const span: LineRange = [record.line, record.lastLine];
@@ -161,12 +161,20 @@ async function* readCsv(input: Readable, options: ReadOptions): AsyncGenerator<S
         record.cells.length === header.length
           ? undefined
           : `has ${record.cells.length} fields; the header has ${header.length}`;
-      yield* rows.add(mapper as RowMapper<string[]>, record.cells, span, record.raw, width);
+      // A plain loop: yield* of a sync generator in an async one costs a microtask hop per row.
+      for (const item of rows.add(
+        mapper as RowMapper<string[]>,
+        record.cells,
+        span,
+        record.raw,
+        width,
+      ))
+        yield item;
     }
   } catch (err) {
     // A syntax error (an open quote) ends the file: what follows cannot be split into rows
     // reliably, and the sales being read may have lost rows, so they are not sent either.
-    yield* rows.cutShort();
+    for (const item of rows.cutShort()) yield item;
     yield {
       kind: "fatal",
       line: lastLine + 1,
@@ -174,7 +182,7 @@ async function* readCsv(input: Readable, options: ReadOptions): AsyncGenerator<S
     };
     return;
   }
-  yield* rows.end();
+  for (const item of rows.end()) yield item;
 }
 
 /** NDJSON read through a mapping: each object (or each of its items) one row. */
@@ -205,11 +213,12 @@ async function* readNdjsonRows(
     // An object's items share its line (and its raw text, written to a rejects file once).
     const raw = previousLine === r.line ? undefined : r.raw;
     previousLine = r.line;
-    yield* rows.add(mapper, r, [r.line, r.line], raw, problem);
+    for (const item of rows.add(mapper, r, [r.line, r.line], raw, problem)) yield item;
   }
-  yield* rows.end();
+  for (const item of rows.end()) yield item;
 }
 
+const NONE: SaleLine[] = [];
 const EMPTY_MAPPING: Mapping = Object.freeze({ columns: {}, values: {}, ignore: [], rules: [] });
 
 /** Rows, mapped, grouped into transactions, and those into sales or rejections. */
@@ -231,13 +240,13 @@ class RowsToSales {
     this.#keepRaw = keepRaw;
   }
 
-  *add<R>(
+  add<R>(
     mapper: RowMapper<R>,
     record: R,
     span: LineRange,
     raw: string | undefined,
     recordProblem: string | undefined,
-  ): Generator<SaleLine> {
+  ): SaleLine[] {
     this.#mapper = mapper as RowMapper<never>;
     const line = span[0];
     let row: Row | undefined;
@@ -255,23 +264,24 @@ class RowsToSales {
     if (!problem && recordProblem) problem = { field: "row", description: recordProblem, line };
     if (!problem && row) problem = this.#rowProblem(row, line);
     const closed = this.#grouper.add(key, {
-      ...(problem ? { problem } : { row: row as Row }),
+      row: problem ? undefined : row,
+      problem,
       span,
       raw: this.#keepRaw ? raw : undefined,
     });
-    for (const group of closed) yield this.#saleLine(group);
+    return closed.length === 0 ? NONE : closed.map((group) => this.#saleLine(group));
   }
 
-  *end(): Generator<SaleLine> {
-    for (const group of this.#grouper.end()) yield this.#saleLine(group);
+  end(): SaleLine[] {
+    return this.#grouper.end().map((group) => this.#saleLine(group));
   }
 
-  *cutShort(): Generator<SaleLine> {
-    for (const group of this.#grouper.end()) {
-      const lines = rangesOf(group.spans);
+  cutShort(): SaleLine[] {
+    return this.#grouper.end().map((group) => {
+      const lines = group.spans;
       const cut = { field: "file", description: "cut short by the CSV error below" };
-      yield errorLine(rejection("unreadable", lines, [cut], saleIdOf(group)), group.raws);
-    }
+      return errorLine(rejection("unreadable", lines, [cut], saleIdOf(group)), group.raws);
+    });
   }
 
   #rowProblem(row: Row, line: number): Violation | undefined {
@@ -296,7 +306,7 @@ class RowsToSales {
   }
 
   #saleLine(group: RowGroup): SaleLine {
-    const lines = rangesOf(group.spans);
+    const lines = group.spans;
     const saleId = saleIdOf(group);
     if (group.splitFrom !== undefined) {
       const sent = group.splitFrom;

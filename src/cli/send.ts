@@ -120,8 +120,9 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
         show();
         continue;
       }
-      // What the client library would refuse before sending, so a dry run reports it too.
-      const unfit = unsendable(item.sale, saleKey(item.sale));
+      // What the client library refuses before sending (and reports as the server would), so a
+      // dry run reports it too.
+      const unfit = flags.dryRun ? unsendable(item.sale, saleKey(item.sale)) : undefined;
       if (unfit) {
         localRefused++;
         const violation = { field: unfit.field, description: unfit.message };

@@ -79,10 +79,8 @@ describe("SaleGrouper", () => {
     expect(group).toMatchObject({
       rows: [{ sku: "x" }],
       problems: [problem],
-      spans: [
-        [2, 2],
-        [3, 4],
-      ],
+      // Consecutive rows' lines are merged as they are read.
+      spans: [[2, 4]],
       raws: ["A,x", 'A,"y\nz"'],
     });
   });

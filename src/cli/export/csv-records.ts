@@ -29,22 +29,39 @@ const DELIMITERS = [",", ";", "\t", "|"] as const;
 /** How much of a file's start is read to find its header line. */
 const SNIFF_BYTES = 1024 * 1024;
 
+/** What csv-parse gives for one record. */
+export interface ParsedRecord {
+  readonly record: string[];
+  readonly info: { readonly lines: number; readonly empty_lines: number };
+  readonly raw?: string;
+}
+
+/** A CSV file being read: the parser's records, and how to number them. */
+export interface CsvSource {
+  /** The header line's ending, for writing rows back. */
+  readonly lineEnding: "\n" | "\r\n";
+  /** Throws (from the iteration) on a syntax error, after what was read before it. */
+  readonly parsed: AsyncIterable<ParsedRecord>;
+  /** The record a parsed one is, numbered; call once per record, in order. */
+  record(parsed: ParsedRecord): CsvRecord;
+}
+
 /**
- * Reads `input` as CSV. Throws (from the iteration) on a syntax error, with what was read before
- * it already yielded. `keepRaw` keeps each record's text, for a rejects file.
+ * Opens `input` as CSV. `keepRaw` keeps each record's text, for a rejects file. (The records are
+ * numbered by the caller's loop, not by a generator of our own: an async generator in between
+ * costs a promise and a microtask per row.)
  */
-export async function* readCsvRecords(
+export async function openCsv(
   input: Readable,
   dialect: CsvDialect,
   options: { maxRecordChars: number; keepRaw: boolean },
-): AsyncGenerator<CsvRecord & { lineEnding: "\n" | "\r\n" }> {
+): Promise<CsvSource> {
   const { head, rest } = await peek(input);
   const firstLine =
     head
       .toString("utf8")
       .replace(/^\uFEFF/, "")
       .split("\n", 1)[0] ?? "";
-  const lineEnding = firstLine.endsWith("\r") ? "\r\n" : "\n";
   const quote = dialect.quote ?? '"';
   const parser = parse({
     bom: true,
@@ -64,20 +81,34 @@ export async function* readCsvRecords(
   rest.pipe(parser);
   let previousEnd = 0;
   let previousEmpty = 0;
-  type Parsed = { record: string[]; info: { lines: number; empty_lines: number }; raw?: string };
-  for await (const { record, info, raw } of parser as AsyncIterable<Parsed>) {
-    // A record starts after the previous one and any blank lines skipped since.
-    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
-    previousEnd = info.lines;
-    previousEmpty = info.empty_lines;
-    yield {
-      cells: record,
-      line,
-      lastLine: info.lines,
-      lineEnding,
-      // csv-parse's raw text carries the blank lines skipped before it and (some of) its line end.
-      ...(raw !== undefined && { raw: raw.replace(/^[\r\n]+/, "").replace(/[\r\n]+$/, "") }),
-    };
+  return {
+    lineEnding: firstLine.endsWith("\r") ? "\r\n" : "\n",
+    parsed: parser as AsyncIterable<ParsedRecord>,
+    record({ record, info, raw }) {
+      // A record starts after the previous one and any blank lines skipped since.
+      const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
+      previousEnd = info.lines;
+      previousEmpty = info.empty_lines;
+      return {
+        cells: record,
+        line,
+        lastLine: info.lines,
+        // csv-parse's raw text carries the blank lines skipped before it and (some of) its line end.
+        ...(raw !== undefined && { raw: raw.replace(/^[\r\n]+/, "").replace(/[\r\n]+$/, "") }),
+      };
+    },
+  };
+}
+
+/** Reads `input` as CSV, record by record (for callers that need no speed). */
+export async function* readCsvRecords(
+  input: Readable,
+  dialect: CsvDialect,
+  options: { maxRecordChars: number; keepRaw: boolean },
+): AsyncGenerator<CsvRecord & { lineEnding: "\n" | "\r\n" }> {
+  const source = await openCsv(input, dialect, options);
+  for await (const parsed of source.parsed) {
+    yield { ...source.record(parsed), lineEnding: source.lineEnding };
   }
 }
 

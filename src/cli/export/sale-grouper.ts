@@ -14,16 +14,26 @@ import { type LineRange, rangesOf, type Violation } from "../load-rejection.js";
 export interface RowGroup {
   readonly key: string;
   readonly rows: Row[];
-  readonly spans: LineRange[];
+  /** The lines of its rows, merged into ranges as they are read (so in order). */
+  readonly spans: [number, number][];
   readonly raws: string[];
   /** Rows that could not be read: the transaction is refused, listing them all. */
   readonly problems: Violation[];
   /** Set when this is the late part of a transaction closed before: the earlier parts' lines. */
-  readonly splitFrom?: readonly LineRange[];
+  readonly splitFrom: readonly LineRange[] | undefined;
   /** The ordinal of its last row: the window closes it when it falls behind. */
   last: number;
 }
 
+/** One row for a transaction: read (`row`) or not (`problem`), its lines and text as written. */
+export interface GroupItem {
+  readonly row?: Row | undefined;
+  readonly span: LineRange;
+  readonly raw?: string | undefined;
+  readonly problem?: Violation | undefined;
+}
+
+const NONE: RowGroup[] = [];
 /** Most transactions whose lines are remembered after closing, to name them in a split. */
 const MAX_CLOSED_REMEMBERED = 1_000_000;
 
@@ -36,7 +46,8 @@ export class SaleGrouper {
    */
   readonly #closed = new Map<string, string>();
   #count = 0;
-  #lastKey: string | undefined;
+  /** The transaction of the last row read, while it is open. */
+  #current: RowGroup | undefined;
 
   /** `window`: rows read after a transaction's last row before it is closed (1: consecutive). */
   constructor(window: number) {
@@ -47,11 +58,15 @@ export class SaleGrouper {
    * Adds a row (or, with `problem`, a row that could not be read) of the transaction `key`;
    * returns the transactions this closes, in the order their last rows were read.
    */
-  add(
-    key: string,
-    item: { row?: Row; span: LineRange; raw?: string | undefined; problem?: Violation },
-  ): RowGroup[] {
+  add(key: string, item: GroupItem): RowGroup[] {
     this.#count++;
+    // The common case, a sorted file: the row continues the transaction of the row before. It
+    // closes nothing now; the next row of another transaction closes what fell behind meanwhile.
+    const current = this.#current;
+    if (current !== undefined && key === current.key) {
+      this.#append(current, item);
+      return NONE;
+    }
     let group = this.#open.get(key);
     if (!group) {
       const before = this.#closed.get(key);
@@ -61,22 +76,28 @@ export class SaleGrouper {
         spans: [],
         raws: [],
         problems: [],
-        ...(before !== undefined && { splitFrom: parseRanges(before) }),
+        splitFrom: before === undefined ? undefined : parseRanges(before),
         last: 0,
       };
       this.#open.set(key, group);
-    } else if (key !== this.#lastKey) {
+    } else {
       // Map order is the order of last use; re-inserting moves it behind the others.
       this.#open.delete(key);
       this.#open.set(key, group);
     }
-    this.#lastKey = key;
+    this.#current = group;
+    this.#append(group, item);
+    return this.#closeBehind(this.#count - this.#window);
+  }
+
+  #append(group: RowGroup, item: GroupItem): void {
     group.last = this.#count;
-    group.spans.push(item.span);
+    const last = group.spans[group.spans.length - 1];
+    if (last && item.span[0] <= last[1] + 1) last[1] = Math.max(last[1], item.span[1]);
+    else group.spans.push([item.span[0], item.span[1]]);
     if (item.raw !== undefined) group.raws.push(item.raw);
     if (item.problem) group.problems.push(item.problem);
     else if (item.row) group.rows.push(item.row);
-    return this.#closeBehind(this.#count - this.#window);
   }
 
   /** The transactions still open, at the end of the file. */
@@ -85,11 +106,14 @@ export class SaleGrouper {
   }
 
   #closeBehind(ordinal: number): RowGroup[] {
+    // Most rows close nothing: the oldest open transaction is first in the map.
+    const oldest: RowGroup | undefined = this.#open.values().next().value;
+    if (oldest === undefined || oldest.last > ordinal) return NONE;
     const closed: RowGroup[] = [];
     for (const group of this.#open.values()) {
       if (group.last > ordinal) break;
       this.#open.delete(group.key);
-      if (this.#lastKey === group.key) this.#lastKey = undefined;
+      if (this.#current === group) this.#current = undefined;
       this.#remember(group);
       closed.push(group);
     }
@@ -98,13 +122,22 @@ export class SaleGrouper {
 
   #remember(group: RowGroup): void {
     const before = this.#closed.get(group.key);
-    const ranges = rangesOf([...(before ? parseRanges(before) : []), ...group.spans]);
-    this.#closed.delete(group.key);
-    this.#closed.set(group.key, ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(","));
-    if (this.#closed.size > MAX_CLOSED_REMEMBERED) {
-      const oldest = this.#closed.keys().next().value;
-      if (oldest !== undefined) this.#closed.delete(oldest);
+    if (before === undefined) {
+      const [first, ...more] = group.spans;
+      // Nearly always one range: its text without building arrays.
+      this.#closed.set(
+        group.key,
+        first && more.length === 0 ? rangeText(first) : group.spans.map(rangeText).join(","),
+      );
+      if (this.#closed.size > MAX_CLOSED_REMEMBERED) {
+        const oldest = this.#closed.keys().next().value;
+        if (oldest !== undefined) this.#closed.delete(oldest);
+      }
+      return;
     }
+    this.#closed.delete(group.key);
+    const ranges = rangesOf([...parseRanges(before), ...group.spans]);
+    this.#closed.set(group.key, ranges.map(rangeText).join(","));
   }
 }
 
@@ -113,4 +146,8 @@ function parseRanges(text: string): LineRange[] {
     const [a = "0", b = a] = part.split("-");
     return [Number(a), Number(b)] as const;
   });
+}
+
+function rangeText([a, b]: LineRange): string {
+  return a === b ? `${a}` : `${a}-${b}`;
 }
