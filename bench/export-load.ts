@@ -5,7 +5,7 @@
  * client's whole CPU cost) and a real load into a fresh database through the real server.
  * Prints rows/s, sales/s and the CLI's CPU per row; figures go to bench/README.md.
  *
- *   node dist/bench/export-load.js [--sales 20000] [--rounds 3]
+ *   node dist/bench/export-load.js [--sales 20000] [--rounds 3] [--baseline-cli OTHER/dist/src/cli/main.js]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -20,12 +20,15 @@ const { values } = parseArgs({
   options: {
     sales: { type: "string", default: "20000" },
     rounds: { type: "string", default: "3" },
+    /** Another build's CLI (e.g. a worktree of an older commit): its plain load, same rounds. */
+    "baseline-cli": { type: "string" },
   },
 });
 const sales = Number(values.sales);
 const rounds = Number(values.rounds);
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const cli = new URL("../src/cli/main.js", import.meta.url).pathname;
+const ownCli = new URL("../src/cli/main.js", import.meta.url).pathname;
+const baselineCli = values["baseline-cli"];
 const mapping = new URL("../../examples/exports/online-retail.mapping.yaml", import.meta.url)
   .pathname;
 // The CLI's own CPU, reported by the process itself as it exits.
@@ -38,7 +41,7 @@ interface Run {
   readonly summary: { accepted: number; rejected: number; sales: number };
 }
 
-function send(args: readonly string[], env: Record<string, string>): Promise<Run> {
+function send(cli: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
     const child = spawn(process.execPath, [`--import=${CPU_HOOK}`, cli, "send", ...args], {
@@ -69,7 +72,8 @@ const dir = mkdtempSync(join(tmpdir(), "pos-export-bench-"));
 const db = await createFreshDatabase(databaseUrl);
 const server = await startServer({ databaseUrl: db.url, nodeArgs: [] });
 const env = { POS_INGEST_SERVER: `http://${server.target}`, POS_INGEST_API_KEY: db.token };
-type Kind = "plain" | "mapped";
+type Kind = "plain" | "mapped" | "baseline";
+const kinds: Kind[] = baselineCli ? ["plain", "mapped", "baseline"] : ["plain", "mapped"];
 const results: Record<
   string,
   { rowsPerSecond: number[]; salesPerSecond: number[]; cpuPerRow: number[] }
@@ -77,15 +81,19 @@ const results: Record<
 let rows = 0;
 try {
   for (let round = 0; round < rounds; round++) {
-    for (const kind of (round % 2 === 0 ? ["plain", "mapped"] : ["mapped", "plain"]) as Kind[]) {
+    // Each round in another order, so no kind always runs first on a cooler machine.
+    const order = kinds.map((_, i) => kinds[(i + round) % kinds.length] as Kind);
+    for (const kind of round % 2 === 0 ? order : order.reverse()) {
       const location = `bench-${kind}-${round}`;
       const files = exportFiles(sales, 7, location);
       rows = files.rows;
       const file = join(dir, `${location}.csv`);
-      writeFileSync(file, kind === "plain" ? files.plainCsv : files.exportCsv);
+      writeFileSync(file, kind === "mapped" ? files.exportCsv : files.plainCsv);
       const mapArgs =
-        kind === "plain" ? [] : ["--mapping", mapping, "--set", `location_id=${location}`];
-      for (const mode of ["dry-run", "load"] as const) {
+        kind === "mapped" ? ["--mapping", mapping, "--set", `location_id=${location}`] : [];
+      // An older CLI may have no --dry-run: the baseline only loads.
+      const modes = kind === "baseline" ? (["load"] as const) : (["dry-run", "load"] as const);
+      for (const mode of modes) {
         const args = [
           file,
           "--json",
@@ -94,7 +102,7 @@ try {
           ...mapArgs,
           ...(mode === "dry-run" ? ["--dry-run"] : []),
         ];
-        const run = await send(args, env);
+        const run = await send(kind === "baseline" ? (baselineCli as string) : ownCli, args, env);
         if (run.summary.accepted !== sales || run.summary.rejected !== 0) {
           throw new Error(`${kind} ${mode}: ${JSON.stringify(run.summary).slice(0, 300)}`);
         }
@@ -121,12 +129,13 @@ const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
 process.stdout.write(
   `\n${sales.toLocaleString("en-US")} transactions, ${rows.toLocaleString("en-US")} rows, ${rounds} alternating rounds (medians; whole process, start-up included)\n`,
 );
+if (baselineCli) process.stdout.write(`baseline: ${baselineCli}\n`);
 process.stdout.write(
   "| run | rows/s | sales/s | CLI CPU µs/row | ÷ plain |\n|---|--:|--:|--:|--:|\n",
 );
 for (const mode of ["dry-run", "load"]) {
   const plain = results[`${mode} plain`];
-  for (const kind of ["plain", "mapped"]) {
+  for (const kind of kinds) {
     const r = results[`${mode} ${kind}`];
     if (!r || !plain) continue;
     const ratio = median(r.rowsPerSecond) / median(plain.rowsPerSecond);
