@@ -1,4 +1,3 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   type Client,
@@ -10,15 +9,14 @@ import {
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
-import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { IngestError } from "./errors.js";
 import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
 import { invalidArgument, type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
+import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
 
-/** A sale as the client takes it: a `Sale` message or a plain object of its fields. */
-export type SaleInput = MessageInitShape<typeof SaleSchema>;
+export type { SaleInput };
 
 /** TLS settings for an `https://` base URL; without them, Node's public roots are trusted. */
 export interface ClientTlsOptions {

@@ -5,14 +5,13 @@ import {
   type IngestStreamResponse,
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
-import type { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { type IngestError, toIngestError } from "./errors.js";
 import { type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
+import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
 import { sizeProblem } from "./sale-size.js";
 
-type SaleInput = MessageInitShape<typeof SaleSchema>;
 type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
 
 /** The server's default MAX_MESSAGE_BYTES. */

@@ -1,6 +1,6 @@
 import { create, isMessage, toBinary } from "@bufbuild/protobuf";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
-import type { SaleInput } from "./ingest-client.js";
+import type { SaleInput } from "./sale-input.js";
 
 /** Per field: a tag (≤ 2 bytes here) and a length or varint value (≤ 10 bytes). */
 const FIELD_OVERHEAD = 12;
