@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { trustedProxies } from "./auth/client-address.js";
+import { DEFAULT_MAX_LINE_ITEMS, DEFAULT_MAX_MESSAGE_BYTES } from "./contract/wire.js";
 import { ABORT_ANSWER_MS, CLOSE_RESERVE_MS, shutdownWorstCaseMs } from "./shutdown-budget.js";
 
 const bool = z
@@ -32,8 +33,8 @@ const envSchema = z.object({
   DB_POOL_MAX: positiveInt(1000).default(10),
   MIGRATE_ON_START: bool.default(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  MAX_MESSAGE_BYTES: positiveInt(64 * 1024 * 1024).default(1024 * 1024),
-  MAX_LINE_ITEMS: positiveInt(100_000).default(5000),
+  MAX_MESSAGE_BYTES: positiveInt(64 * 1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
+  MAX_LINE_ITEMS: positiveInt(100_000).default(DEFAULT_MAX_LINE_ITEMS),
   MAX_FUTURE_SKEW_SECONDS: integer(0, 31_536_000).default(300),
   STREAM_BATCH_SIZE: positiveInt(10_000).default(500),
   UNARY_BATCH_SIZE: positiveInt(10_000).default(256),

@@ -5,6 +5,11 @@ import {
   type IngestStreamResponse,
   RejectReason,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  IDEMPOTENCY_KEY_RULE,
+  MAX_LISTED_REJECTIONS,
+} from "../contract/wire.js";
 import { type IngestError, toIngestError } from "./errors.js";
 import { type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
@@ -14,15 +19,13 @@ import { sizeProblem } from "./sale-size.js";
 
 type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
 
-/** The server's default MAX_MESSAGE_BYTES. */
-const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Room for the request around the sale: its own key (≤ 255 bytes) and the framing. */
 const REQUEST_FRAMING = 512;
 /** The largest sale the server's default message limit takes. */
 export const DEFAULT_MAX_SALE_BYTES = DEFAULT_MAX_MESSAGE_BYTES - REQUEST_FRAMING;
 
 /** The most records a stream may hold so that the server lists every rejection in its answer. */
-export const MAX_STREAM_SIZE = 1_000;
+export const MAX_STREAM_SIZE = MAX_LISTED_REJECTIONS;
 
 export interface IngestManyOptions extends PreCheckOptions {
   /** Records per stream, 1-1,000 (default 1,000: the server lists up to 1,000 rejections). */
@@ -303,7 +306,7 @@ export function unsendable(
   maxSaleBytes: number = DEFAULT_MAX_SALE_BYTES,
 ): { field: string; message: string } | undefined {
   if (!isValidKey(key)) {
-    return { field: "idempotency_key", message: "must be 1-255 printable ASCII characters" };
+    return { field: "idempotency_key", message: IDEMPOTENCY_KEY_RULE };
   }
   const problem = sizeProblem(sale, maxSaleBytes);
   return problem ? { field: "sale", message: problem } : undefined;

@@ -4,6 +4,7 @@ import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { checkSale } from "../contract/check-sale.js";
 import type { RuleViolation } from "../contract/violations.js";
+import { DEFAULT_MAX_LINE_ITEMS } from "../contract/wire.js";
 
 /** Whether and how the client checks a sale before sending it. */
 export interface PreCheckOptions {
@@ -18,7 +19,8 @@ export interface PreCheckOptions {
 }
 
 /** The server's default MAX_LINE_ITEMS. */
-export const DEFAULT_MAX_LINE_ITEMS = 5_000;
+export { DEFAULT_MAX_LINE_ITEMS };
+
 // The latest time a Date can hold: no sale is "in the future" of it, so the skew check never fires.
 const END_OF_TIME_MS = 8_640_000_000_000_000;
 

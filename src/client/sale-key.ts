@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { isValidIdempotencyKey } from "../contract/wire.js";
 
 /** The POS identifiers a sale's default idempotency key is made of. */
 export interface SaleIdentity {
@@ -34,6 +35,4 @@ export function saleKey(sale: SaleIdentity): string {
 }
 
 /** What the server takes as an idempotency key: 1-255 printable ASCII characters. */
-export function isValidKey(key: string): boolean {
-  return /^[\x20-\x7e]{1,255}$/.test(key);
-}
+export const isValidKey: (key: string) => boolean = isValidIdempotencyKey;

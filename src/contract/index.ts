@@ -21,3 +21,4 @@ export {
   type TotalsAmounts,
 } from "./sale-rules.js";
 export { MAX_VIOLATIONS, PAN_TEXT, type RuleViolation } from "./violations.js";
+export * from "./wire.js";

@@ -59,12 +59,7 @@ export function contentKey(payloadHash: string): string {
   return `${CONTENT_KEY_PREFIX}${payloadHash}`;
 }
 
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
-
-/** Whether `value` is a well-formed idempotency key: 1-255 printable ASCII characters. */
-export function isValidIdempotencyKey(value: string): boolean {
-  return IDEMPOTENCY_KEY_PATTERN.test(value);
-}
+export { isValidIdempotencyKey } from "../contract/wire.js";
 
 /** The key of record `offset` in a stream whose key is `streamKey`. */
 export function streamRecordKey(streamKey: string, offset: number): string {

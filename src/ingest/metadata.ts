@@ -1,4 +1,5 @@
 import type { Metadata } from "@grpc/grpc-js";
+import { IDEMPOTENCY_KEY_RULE } from "../contract/wire.js";
 import { ValidationError } from "../errors.js";
 import { isValidIdempotencyKey } from "./canonical.js";
 
@@ -33,9 +34,7 @@ export function unaryIdempotencyKey(
 ): string | undefined {
   if (recordKey === "") return metadataKey;
   if (!isValidIdempotencyKey(recordKey)) {
-    throw new ValidationError([
-      { field: "idempotency_key", description: "must be 1-255 printable ASCII characters" },
-    ]);
+    throw new ValidationError([{ field: "idempotency_key", description: IDEMPOTENCY_KEY_RULE }]);
   }
   if (metadataKey !== undefined && metadataKey !== recordKey) {
     throw new ValidationError([

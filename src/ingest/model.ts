@@ -65,7 +65,7 @@ export interface StreamSession {
 }
 
 /** At most this many rejections are listed in a stream's answer; the rest are only counted. */
-export const MAX_LISTED_REJECTIONS = 1_000;
+export { MAX_LISTED_REJECTIONS } from "../contract/wire.js";
 
 /** What became of one record: stored, found stored already, or refused as invalid. */
 export const RECORD_OUTCOMES = ["accepted", "duplicate", "rejected"] as const;

@@ -1,5 +1,6 @@
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { LedgerError } from "../contract/ledger.js";
+import { IDEMPOTENCY_KEY_RULE } from "../contract/wire.js";
 import { RateLimitedError, StreamLimitError } from "../errors.js";
 import { voidedOriginalOf } from "./batch-write.js";
 import {
@@ -91,12 +92,7 @@ export class Session implements StreamSession {
   ): Promise<void> | undefined {
     if (recordKey !== "" && !isValidIdempotencyKey(recordKey)) {
       this.observer.records(this.tenantId, sale?.source ?? "", "rejected", 1);
-      this.reject(
-        offset,
-        "invalid_argument",
-        "must be 1-255 printable ASCII characters",
-        "idempotency_key",
-      );
+      this.reject(offset, "invalid_argument", IDEMPOTENCY_KEY_RULE, "idempotency_key");
       return undefined;
     }
     const violations = validateSale(sale, this.limits);
