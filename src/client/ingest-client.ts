@@ -5,6 +5,7 @@ import {
   ConnectError,
   createClient,
   type Interceptor,
+  type Transport,
 } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
@@ -29,10 +30,16 @@ export interface ClientTlsOptions {
   readonly serverName?: string;
 }
 
-/** How to reach the server and how hard to try; only `baseUrl` and `apiKey` are required. */
+/**
+ * How to reach the server and how hard to try: `apiKey` and either `baseUrl` (the client opens
+ * its own HTTP/2 connection) or a connect `transport` of your own (an in-memory one in tests,
+ * `createRouterTransport`; one with your own interceptors and TLS), which `close()` leaves open.
+ */
 export interface IngestClientOptions {
   /** The server, e.g. `http://localhost:50051` or `https://ingest.example.com`. */
-  readonly baseUrl: string;
+  readonly baseUrl?: string | undefined;
+  /** Calls go through this transport instead (`baseUrl` and `tls` are then not used). */
+  readonly transport?: Transport | undefined;
   /** The tenant's API key (`pik_…`), sent as `authorization: Bearer …` on every call. */
   readonly apiKey: string;
   readonly tls?: ClientTlsOptions;
@@ -44,7 +51,7 @@ export interface IngestClientOptions {
   readonly streamTimeoutMs?: number;
   /** Called before each retry, e.g. to log it. */
   readonly onRetry?: (error: IngestError, delayMs: number) => void;
-  /** Extra connect interceptors (tracing, tests). */
+  /** Extra connect interceptors (tracing, tests); with `transport`, give them to the transport. */
   readonly interceptors?: Interceptor[];
   /**
    * Check every sale with the server's rules before sending it (default true); a refused sale
@@ -113,24 +120,32 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
     req.header.set("authorization", authorization);
     return next(req);
   };
-  const tls = options.tls;
-  const nodeOptions = tls && {
-    ...(tls.ca !== undefined && { ca: tls.ca }),
-    ...(tls.cert !== undefined && { cert: tls.cert }),
-    ...(tls.key !== undefined && { key: tls.key }),
-    ...(tls.serverName !== undefined && { servername: tls.serverName }),
-  };
-  // An explicit session manager so close() can end the connection.
-  const sessionManager = new Http2SessionManager(
-    options.baseUrl,
-    { pingIntervalMs: 30_000, idleConnectionTimeoutMs: 60_000 },
-    nodeOptions,
-  );
-  const transport = createGrpcTransport({
-    baseUrl: options.baseUrl,
-    sessionManager,
-    interceptors: [auth, ...(options.interceptors ?? [])],
-  });
+  let sessionManager: Http2SessionManager | undefined;
+  let transport: Transport;
+  if (options.transport) {
+    transport = withHeader(options.transport, "authorization", authorization);
+  } else if (options.baseUrl === undefined) {
+    throw new TypeError("createIngestClient: give baseUrl or transport");
+  } else {
+    const tls = options.tls;
+    const nodeOptions = tls && {
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      ...(tls.cert !== undefined && { cert: tls.cert }),
+      ...(tls.key !== undefined && { key: tls.key }),
+      ...(tls.serverName !== undefined && { servername: tls.serverName }),
+    };
+    // An explicit session manager so close() can end the connection.
+    sessionManager = new Http2SessionManager(
+      options.baseUrl,
+      { pingIntervalMs: 30_000, idleConnectionTimeoutMs: 60_000 },
+      nodeOptions,
+    );
+    transport = createGrpcTransport({
+      baseUrl: options.baseUrl,
+      sessionManager,
+      interceptors: [auth, ...(options.interceptors ?? [])],
+    });
+  }
   const ingestService: Client<typeof IngestService> = createClient(IngestService, transport);
   const healthService = createClient(Health, transport);
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -205,7 +220,22 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
       return (HealthCheckResponse_ServingStatus[res.status] ?? "UNKNOWN") as HealthStatus;
     },
     close() {
-      sessionManager.abort();
+      sessionManager?.abort();
     },
+  };
+}
+
+/** `transport` with `name: value` added to every call's headers. */
+function withHeader(transport: Transport, name: string, value: string): Transport {
+  const headers = (init: ConstructorParameters<typeof Headers>[0]) => {
+    const h = new Headers(init);
+    h.set(name, value);
+    return h;
+  };
+  return {
+    unary: (method, signal, timeoutMs, header, input, contextValues) =>
+      transport.unary(method, signal, timeoutMs, headers(header), input, contextValues),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      transport.stream(method, signal, timeoutMs, headers(header), input, contextValues),
   };
 }
