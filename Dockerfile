@@ -3,7 +3,9 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# The client is a workspace package (src/client): npm ci needs its manifest to install.
 COPY package.json package-lock.json ./
+COPY src/client/package.json ./src/client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -18,6 +20,7 @@ ARG GIT_COMMIT=unknown
 ENV NODE_ENV=production GIT_COMMIT=$GIT_COMMIT
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY src/client/package.json ./src/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Embedded mode (no DATABASE_URL) keeps its PGlite files here; mount a volume to keep them.

@@ -165,7 +165,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
             { sale },
             {
               headers: { "idempotency-key": key },
-              signal: callOptions.signal,
+              ...(callOptions.signal && { signal: callOptions.signal }),
               timeoutMs: callOptions.timeoutMs ?? timeoutMs,
             },
           );
@@ -212,7 +212,10 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
         () =>
           healthService.check(
             { service },
-            { signal: healthOptions.signal, timeoutMs: healthOptions.timeoutMs ?? 5_000 },
+            {
+              ...(healthOptions.signal && { signal: healthOptions.signal }),
+              timeoutMs: healthOptions.timeoutMs ?? 5_000,
+            },
           ),
         { ...policy, maxAttempts: 1 },
         healthOptions.signal,

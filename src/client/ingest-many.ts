@@ -51,7 +51,7 @@ export interface IngestManyOptions extends PreCheckOptions {
   /** Whether the result lists every rejection with its sale (default true). */
   readonly collectRejections?: boolean;
   /** Called before a broken stream is resent. */
-  readonly onRetry?: (error: IngestError, delayMs: number) => void;
+  readonly onRetry?: ((error: IngestError, delayMs: number) => void) | undefined;
 }
 
 /** Running totals of an `ingestMany`. */

@@ -13,9 +13,9 @@ export interface PreCheckOptions {
    * would refuse costs no call and no rate-limit budget, and is reported exactly as the server
    * would report it. The future-skew check is left to the server, whose clock decides it.
    */
-  readonly validate?: boolean;
+  readonly validate?: boolean | undefined;
   /** The server's MAX_LINE_ITEMS, for that check (default 5,000, the server's default). */
-  readonly maxLineItems?: number;
+  readonly maxLineItems?: number | undefined;
 }
 
 /** The server's default MAX_LINE_ITEMS. */

@@ -54,10 +54,12 @@ export interface SaleInput {
   readonly lineItems?: readonly LineItemInput[];
   readonly serviceCharges?: readonly ServiceChargeInput[];
   readonly payments?: readonly PaymentInput[];
-  readonly cashRounding?: { readonly incrementMinor?: bigint; readonly rule?: RoundingRule };
+  readonly cashRounding?:
+    | { readonly incrementMinor?: bigint; readonly rule?: RoundingRule }
+    | undefined;
   readonly lineRounding?: RoundingRule;
   /** Read only for `rounding_minor` when the cash rounding rule is UNSPECIFIED (the POS's own). */
-  readonly totals?: { readonly roundingMinor?: bigint };
+  readonly totals?: { readonly roundingMinor?: bigint } | undefined;
 }
 
 /** All eight totals of a transaction, signed, as `Totals` in the contract carries them. */
