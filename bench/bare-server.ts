@@ -18,6 +18,7 @@ import {
   Outcome,
 } from "../gen/pos/ingest/v1/ingest_pb.js";
 import { DecodeFailure, toGrpcServiceDefinition } from "../src/grpc/service-adapter.js";
+import { INGEST_DECODERS } from "../src/ingest/request-decoders.js";
 
 /**
  * The transport ceiling: a bare grpc-js server in its own process that serves the same
@@ -29,7 +30,7 @@ const server = new Server({
   "grpc.max_receive_message_length": 1024 * 1024,
   "grpc.max_concurrent_streams": 100,
 });
-server.addService(toGrpcServiceDefinition(IngestService), {
+server.addService(toGrpcServiceDefinition(IngestService, INGEST_DECODERS), {
   ingest(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<IngestResponse>) {
     if (call.request instanceof DecodeFailure) {
       callback({ code: status.INVALID_ARGUMENT, details: "malformed" });

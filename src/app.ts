@@ -15,11 +15,13 @@ import {
 } from "./grpc/server.js";
 import { statusName } from "./grpc/status.js";
 import { createGrpcTlsServer } from "./grpc/tls.js";
+import { bindService } from "./grpc/typed-service.js";
 import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, HEALTH_SERVICES, type HealthModel } from "./health/health-model.js";
 import { type Monitor, startDatabasePinger, startEventLoopMonitor } from "./health/monitors.js";
 import { logDatabaseOutages } from "./health/outage-log.js";
 import { createIngestHandlers, type IngestDeps } from "./ingest/handler.js";
+import { INGEST_DECODERS } from "./ingest/request-decoders.js";
 import { createIngestService, type IngestService as Ingest } from "./ingest/service.js";
 import { packageVersion } from "./observability/build-info.js";
 import { grpcMetricsInterceptor, initialiseGrpcMetrics } from "./observability/grpc-metrics.js";
@@ -119,7 +121,7 @@ export function createApp(config: Config, logger: Logger): App {
   });
   const grpcHealth = createGrpcHealth(health);
   const served = {
-    bindings: [{ service: IngestService, handlers: handlers.implementation }],
+    bindings: [bindService(IngestService, handlers.implementation, INGEST_DECODERS)],
     extraServices: [grpcHealth],
   };
   initialiseGrpcMetrics(metrics, servedServices(served));

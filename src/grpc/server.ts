@@ -1,23 +1,15 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import {
-  Server,
-  ServerCredentials,
-  type ServerInterceptor,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
 import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
 import { guardConnection, HTTP2_ERROR_NAMES } from "./connection-guard.js";
 import { carryPeer } from "./connection-peer.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";
 import { toGrpcServiceDefinition } from "./service-adapter.js";
+import type { ServiceBinding } from "./typed-service.js";
 
-/** A service to serve: its protobuf-es descriptor and the grpc-js handlers for its methods. */
-export interface ServiceBinding {
-  readonly service: DescService;
-  readonly handlers: UntypedServiceImplementation;
-}
+export type { ServiceBinding };
 
 /** A service implemented by a library that registers itself (grpc.health.v1.Health). */
 export interface SelfRegisteringService {
@@ -78,8 +70,8 @@ export function createGrpcServer(
     interceptors: options.interceptors ?? [],
   });
   for (const extra of options.extraServices ?? []) extra.addToServer(server);
-  for (const { service, handlers } of options.bindings) {
-    server.addService(toGrpcServiceDefinition(service), handlers);
+  for (const { service, handlers, fastDecoders } of options.bindings) {
+    server.addService(toGrpcServiceDefinition(service, fastDecoders), handlers);
   }
   addReflection(server, servedServices(options));
   return server;

@@ -5,8 +5,6 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
-import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
-import { decodeIngestRequest } from "../protobuf/ingest-request-decoder.js";
 import { fromBinaryStrict } from "../protobuf/strict-decode.js";
 import "../protobuf/text-encoding.js";
 
@@ -38,11 +36,6 @@ export class Received<T> {
  */
 export type FastDecoder = (bytes: Uint8Array) => unknown;
 
-/** Fast decoders by message type name: every streamed record is an IngestRequest. */
-export const FAST_DECODERS: ReadonlyMap<string, FastDecoder> = new Map([
-  [IngestRequestSchema.typeName, decodeIngestRequest],
-]);
-
 /**
  * Builds a grpc-js service definition from a protobuf-es service descriptor, so grpc-js serves
  * the generated protobuf-es messages without a second code generator. Requests of a type in
@@ -51,7 +44,7 @@ export const FAST_DECODERS: ReadonlyMap<string, FastDecoder> = new Map([
  */
 export function toGrpcServiceDefinition(
   service: DescService,
-  fastDecoders: ReadonlyMap<string, FastDecoder> = FAST_DECODERS,
+  fastDecoders: ReadonlyMap<string, FastDecoder> = new Map(),
 ): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {

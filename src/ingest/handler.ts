@@ -1,13 +1,9 @@
-import type {
-  ServerReadableStream,
-  ServerUnaryCall,
-  sendUnaryData,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import type { ServerReadableStream, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type {
   IngestRequest,
   IngestResponse,
+  IngestService as IngestServiceDesc,
   IngestStreamResponse,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -21,6 +17,7 @@ import {
 } from "../errors.js";
 import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
 import { endedByClient, toGrpcError } from "../grpc/status.js";
+import type { GrpcServiceImpl } from "../grpc/typed-service.js";
 import type { Logger } from "../observability/logger.js";
 import { logCallEnd } from "./call-log.js";
 import { toIngestResponse, toIngestStreamResponse } from "./mapping.js";
@@ -44,7 +41,7 @@ export interface IngestDeps {
 
 /** The ingest handlers, and the means to end open streams when shutdown runs out of time. */
 export interface IngestHandlers {
-  readonly implementation: UntypedServiceImplementation;
+  readonly implementation: GrpcServiceImpl<typeof IngestServiceDesc>;
   /** Ends every open stream with UNAVAILABLE; nothing uncommitted is acknowledged. */
   abortStreams(): void;
 }
@@ -253,7 +250,7 @@ export function createIngestHandlers(options: {
   };
 
   return {
-    implementation: { Ingest: ingest, IngestStream: ingestStream },
+    implementation: { ingest, ingestStream },
     abortStreams() {
       // Destroying the request stream ends the read loop with this error; the handler answers
       // UNAVAILABLE, and batches not yet committed are never counted as stored.
