@@ -25,10 +25,9 @@ import {
   type StreamProgress,
   ValidationError,
 } from "../errors.js";
-import { isTransientDbError } from "../storage/db-errors.js";
 
-/** How long a client should wait before retrying after a database failure. */
-const DB_RETRY_AFTER_MS = 1_000;
+/** How long a client should wait before retrying while the app is still starting. */
+const NOT_READY_RETRY_AFTER_MS = 1_000;
 
 /**
  * The files defining what `grpc-status-details-bin` carries (google.rpc.Status and its details),
@@ -109,13 +108,7 @@ export function toGrpcError(err: unknown): GrpcError {
   }
   if (err instanceof CancelledByClientError) return plain(status.CANCELLED, err.message);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 0);
-  if (err instanceof NotReadyError) return unavailable(err.message, DB_RETRY_AFTER_MS);
-  if (isTransientDbError(err)) {
-    return unavailable(
-      "storage unavailable; retry with the same idempotency key",
-      DB_RETRY_AFTER_MS,
-    );
-  }
+  if (err instanceof NotReadyError) return unavailable(err.message, NOT_READY_RETRY_AFTER_MS);
   return plain(status.INTERNAL, "internal error");
 }
 

@@ -14,8 +14,20 @@ export interface DbBreaker {
 }
 
 /** The breaker is open: the call was not attempted. */
+/** How long a client should wait before retrying after a database failure. */
+const STORAGE_RETRY_AFTER_MS = 1_000;
+
 export class BreakerOpenError extends DependencyUnavailableError {
   override readonly name = "BreakerOpenError";
+}
+
+/**
+ * The database failed in a way a retry may get past (connection lost, restarting, a deadlock
+ * victim: see isTransientDbError). The driver's error is its cause; above the breaker, nothing
+ * knows what pg's errors look like.
+ */
+export class StorageUnavailableError extends DependencyUnavailableError {
+  override readonly name = "StorageUnavailableError";
 }
 
 /** The call took longer than the breaker's timeout. It may still complete in the database. */
@@ -90,6 +102,13 @@ export function createDbBreaker(options: BreakerOptions, logger: Logger): DbBrea
           throw new DbTimeoutError(
             "storage did not answer in time; the write may still complete: retry with the same idempotency key",
             1_000,
+            { cause: err },
+          );
+        }
+        if (isTransientDbError(err)) {
+          throw new StorageUnavailableError(
+            "storage unavailable; retry with the same idempotency key",
+            STORAGE_RETRY_AFTER_MS,
             { cause: err },
           );
         }
