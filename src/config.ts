@@ -222,6 +222,32 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+const databaseSchema = envSchema.pick({
+  DATABASE_URL: true,
+  PGLITE_DATA_DIR: true,
+  DB_POOL_MAX: true,
+});
+
+function databaseOf(e: z.infer<typeof databaseSchema>): Config["database"] {
+  return e.DATABASE_URL
+    ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
+    : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR };
+}
+
+/**
+ * Only the database's part of the configuration, for the commands that need nothing else
+ * (`keys`, `migrate`, `backfill-ledger`): a bad value elsewhere (a port, a TLS file) does not
+ * stop them. Same schema, same errors, as `loadConfig`.
+ */
+export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): Config["database"] {
+  const parsed = databaseSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return deepFreeze(databaseOf(parsed.data));
+}
+
 /**
  * Parses the environment once at start-up. Fails fast, naming each offending variable and the
  * form it expects, rather than letting a bad value surface later as a confusing runtime error.
@@ -236,9 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkShutdownBudget(e);
   return deepFreeze({
     grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT, maxMessageBytes: e.MAX_MESSAGE_BYTES },
-    database: e.DATABASE_URL
-      ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
-      : { kind: "pglite", dataDir: e.PGLITE_DATA_DIR },
+    database: databaseOf(e),
     migrateOnStart: e.MIGRATE_ON_START,
     logLevel: e.LOG_LEVEL,
     limits: { maxLineItems: e.MAX_LINE_ITEMS, maxFutureSkewSeconds: e.MAX_FUTURE_SKEW_SECONDS },

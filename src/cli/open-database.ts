@@ -1,4 +1,4 @@
-import { loadConfig } from "../config.js";
+import { loadDatabaseConfig } from "../config.js";
 import { createDatabase, type DatabaseHandle } from "../storage/database.js";
 
 /**
@@ -7,7 +7,7 @@ import { createDatabase, type DatabaseHandle } from "../storage/database.js";
  * (or another command) has it open: writing beside a running server is how keys got lost.
  */
 export async function openCommandDatabase(): Promise<DatabaseHandle> {
-  const database = await createDatabase(loadConfig().database);
+  const database = await createDatabase(loadDatabaseConfig());
   const previous = database.tookOverLockFrom;
   if (previous) {
     process.stderr.write(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, loadDatabaseConfig } from "../../src/config.js";
 import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
 
 /** Runs loadConfig expecting it to fail, and returns the ConfigError it threw. */
@@ -403,5 +403,27 @@ describe("loadConfig", () => {
     env.GRPC_PORT = "7001";
     expect(first.grpc.port).toBe(7000);
     expect(loadConfig(env).grpc.port).toBe(7001);
+  });
+});
+
+describe("loadDatabaseConfig (the keys, migrate and backfill-ledger commands)", () => {
+  it("reads only the database's variables: a bad port elsewhere does not stop a command", () => {
+    const env = { DATABASE_URL: "postgres://u@h:5432/d", DB_POOL_MAX: "3", GRPC_PORT: "x" };
+    expect(() => loadConfig(env)).toThrow(/GRPC_PORT/);
+    expect(loadDatabaseConfig(env)).toEqual({
+      kind: "postgres",
+      url: "postgres://u@h:5432/d",
+      poolMax: 3,
+    });
+    expect(loadDatabaseConfig({ PGLITE_DATA_DIR: "/tmp/x" })).toEqual({
+      kind: "pglite",
+      dataDir: "/tmp/x",
+    });
+  });
+
+  it("names a bad database variable as loadConfig does", () => {
+    expect(() => loadDatabaseConfig({ DATABASE_URL: "mysql://x" })).toThrow(
+      /DATABASE_URL: expected postgres:\/\//,
+    );
   });
 });
