@@ -1,4 +1,5 @@
 import { afterAll, afterEach } from "vitest";
+import { failOnLeaks } from "./leaks.js";
 import { takeLogViolations } from "./log-lines.js";
 
 // Every log line a test's servers print is held to strict JSON (see log-lines.ts). Checked after
@@ -12,3 +13,5 @@ function assertLogLinesStrict(): void {
 
 afterEach(assertLogLinesStrict);
 afterAll(assertLogLinesStrict);
+// Registered first, so run last (after hooks run in reverse): after the file's own afterAll.
+failOnLeaks();

@@ -11,6 +11,7 @@ import type { Logger } from "../../src/observability/logger.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import { trackRunning } from "./leaks.js";
 import { testLogger } from "./log-lines.js";
 
 /** A config literal with test-friendly defaults: ephemeral port, quiet logs. */
@@ -118,6 +119,7 @@ export async function startTestServer(
   await setup.close();
 
   const app = createApp(config, options.logger ?? testLogger());
+  const forget = trackRunning(`test server (${config.database.kind})`);
   const { grpcPort } = await app.start();
   const baseUrl = `http://127.0.0.1:${grpcPort}`;
   const transport = createGrpcTransport({ baseUrl });
@@ -130,6 +132,7 @@ export async function startTestServer(
     client: () => createClient(IngestService, transport),
     async stop() {
       await app.stop();
+      forget();
       await testDb?.drop();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
