@@ -1,3 +1,5 @@
+import { readVarint as readAnyVarint } from "../protobuf/varint.js";
+
 /**
  * The bytes of the `sale` field inside an encoded IngestRequest, when the request holds exactly
  * one `sale` field (tag 1, length-delimited), as every encoder writes it. Other fields (the
@@ -37,13 +39,8 @@ export function saleBytesOf(request: Uint8Array): Uint8Array | undefined {
   return sale;
 }
 
-/** A base-128 varint at `at`, up to 2^35 (lengths and tags; larger is not a valid request). */
+/** A varint at `at` of up to five bytes, 2^35 (lengths and tags; larger is not a valid request). */
 function readVarint(bytes: Uint8Array, at: number): { value: number; next: number } | undefined {
-  let value = 0;
-  for (let i = at, shift = 0; i < bytes.length && shift <= 28; i++, shift += 7) {
-    const byte = bytes[i] as number;
-    value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return { value, next: i + 1 };
-  }
-  return undefined;
+  const read = readAnyVarint(bytes, at, bytes.length, 5);
+  return typeof read === "string" ? undefined : { value: read[0], next: read[1] };
 }

@@ -7,6 +7,7 @@ import {
 } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import "./text-encoding.js";
+import { readVarint as readAnyVarint } from "./varint.js";
 
 /**
  * Decodes `bytes` as protobuf-es' `fromBinary` does, after checking that they are well-formed the
@@ -217,16 +218,10 @@ function readLength(buf: Uint8Array, pos: number, end: number): [number, number]
 
 /** A varint of at most `maxBytes` bytes ending within `end`; its value is exact up to 2^53. */
 function readVarint(buf: Uint8Array, pos: number, end: number, maxBytes: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < maxBytes; i++) {
-    if (pos + i >= end) throw new MalformedMessage("truncated varint", pos);
-    const b = buf[pos + i] as number;
-    value += (b & 0x7f) * scale;
-    scale *= 0x80;
-    if (b < 0x80) return [value, pos + i + 1];
-  }
-  throw new MalformedMessage(`varint longer than ${maxBytes} bytes`, pos);
+  const read = readAnyVarint(buf, pos, end, maxBytes);
+  if (read === "truncated") throw new MalformedMessage("truncated varint", pos);
+  if (read === "tooLong") throw new MalformedMessage(`varint longer than ${maxBytes} bytes`, pos);
+  return read;
 }
 
 function within(at: number, end: number, from: number): number {
