@@ -6,17 +6,7 @@
  * files say exactly the same thing.
  */
 
-/** A small seeded generator (mulberry32): the same seed writes the same files. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../src/cli/seeded-random.js";
 
 const WORDS = ["WHITE", "HANGING", "HEART", "LANTERN", "CUPID", "VINTAGE", "JUMBO", "BAG", "RED"];
 const LONDON = new Intl.DateTimeFormat("en-US", {
@@ -41,7 +31,7 @@ const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : 
 
 /** `sales` transactions of 1–8 lines, 2% of them returns, sent to location `location`. */
 export function exportFiles(sales: number, seed: number, location: string): ExportFiles {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
   const exportLines = [
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",

@@ -10,6 +10,7 @@ import {
 import { allocate, checkSale, lineAmount } from "../contract/index.js";
 import { businessDay, type Draft, finish, pay, taxesOn, wholesaleLines } from "./gen-parts.js";
 import { FUEL, PRODUCTS, type Product, REGIONS, type Region } from "./gen-regions.js";
+import { seededRandom } from "./seeded-random.js";
 
 type SaleInit = MessageInitShape<typeof SaleSchema>;
 
@@ -19,17 +20,8 @@ const SOURCES = ["square", "lightspeed", "acme-pos"] as const;
 const POOL = 50;
 const DAY_MS = 86_400_000;
 
-/** mulberry32: a tiny seeded PRNG, so `--seed` reproduces a file byte for byte. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** `--seed` reproduces a file byte for byte. */
+const prng = seededRandom;
 
 /**
  * Realistic, valid synthetic transactions, the mix a retail chain's POS emits: 40 stores in six

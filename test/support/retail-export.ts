@@ -6,6 +6,8 @@
  * Deterministic for a seed and free of I/O, so a failing test reproduces from its seed alone.
  */
 
+import { seededRandom } from "../../src/cli/seeded-random.js";
+
 /** One row as the export writes it: every cell is text, exactly as in the file. */
 export interface ExportRow {
   invoiceNo: string;
@@ -39,17 +41,8 @@ export interface CsvDialect {
   bom?: boolean;
 }
 
-/** Mulberry32: a tiny seeded generator; a closure, so no state outlives one export. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator gen-sales uses (mulberry32). */
+export { seededRandom };
 
 interface Product {
   readonly stockCode: string;
