@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { runCli } from "../support/cli.js";
 import { query } from "../support/database.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -25,22 +26,9 @@ interface Summary {
   byReason: { reason: string; field: string; column?: string; count: number }[];
 }
 
-/** Runs the compiled CLI as a user would; resolves with its exit code and output. */
-async function cli(args: string[], env: Record<string, string> = {}, stdin?: string) {
-  const child = spawn(process.execPath, ["dist/src/cli/main.js", ...args], {
-    env: { ...process.env, POS_INGEST_SERVER: server.baseUrl, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin.end(stdin ?? "");
-  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
+/** Runs the compiled CLI as a user would, against the test server. */
+function cli(args: string[], env: Record<string, string> = {}, stdin?: string) {
+  return runCli(args, { POS_INGEST_SERVER: server.baseUrl, ...env }, stdin);
 }
 
 const CSV_HEADER =

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clone, equals } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { runCli } from "../support/cli.js";
 import { type ExportRow, retailExport, toCsv } from "../support/retail-export.js";
 import { BAD_CELLS, badRetailExport } from "../support/retail-export-bad.js";
 import {
@@ -71,28 +71,10 @@ afterAll(async () => {
 /** `pos-ingest send FILE --mapping …` run from the compiled CLI as a user would. */
 async function send(file: string, mapping: string, locationId: string, extra: string[] = []) {
   const args = ["send", file, "--mapping", mapping, "--set", `location_id=${locationId}`];
-  const child = spawn(
-    process.execPath,
-    ["dist/src/cli/main.js", ...args, "--progress", "none", ...extra],
-    {
-      env: {
-        ...process.env,
-        POS_INGEST_SERVER: server.baseUrl,
-        POS_INGEST_API_KEY: server.keys.acme,
-      },
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
+  return runCli([...args, "--progress", "none", ...extra], {
+    POS_INGEST_SERVER: server.baseUrl,
+    POS_INGEST_API_KEY: server.keys.acme,
   });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin.end();
-  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
 }
 
 /** The `--json` summary of a run; a run that printed none fails with what it printed. */
