@@ -1,10 +1,11 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSales } from "../../src/cli/gen-sales.js";
+import { runCli } from "../support/cli.js";
 import { query } from "../support/database.js";
 import { DAILY_COLUMNS, type DailyRow, expectedDaily } from "../support/ledger-sales.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -29,21 +30,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the compiled CLI; resolves with its exit code and stdout. */
-async function cli(args: string[], apiKey: string) {
-  const child = spawn(process.execPath, ["dist/src/cli/main.js", ...args], {
-    env: { ...process.env, POS_INGEST_SERVER: server.baseUrl, POS_INGEST_API_KEY: apiKey },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
+/** Runs the compiled CLI against the test server as `apiKey`'s tenant. */
+function cli(args: string[], apiKey: string) {
+  return runCli(args, { POS_INGEST_SERVER: server.baseUrl, POS_INGEST_API_KEY: apiKey });
 }
 
 async function daily(tenant: string): Promise<DailyRow[]> {
