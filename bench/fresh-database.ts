@@ -33,7 +33,7 @@ export async function createFreshDatabase(baseUrl: string): Promise<FreshDatabas
   url.pathname = `/${name}`;
   let token: string;
   try {
-    const setup = await createDatabase({ kind: "postgres", url: url.toString(), poolMax: 2 });
+    const setup = createDatabase({ kind: "postgres", url: url.toString(), poolMax: 2 });
     try {
       await migrateToLatest(setup.db);
       token = (await createApiKey(setup.db, "bench")).token;

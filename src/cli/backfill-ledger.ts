@@ -9,7 +9,7 @@ import { openCommandDatabase } from "./open-database.js";
  * The schema must be current: this never migrates behind an operator's back.
  */
 export async function runBackfillLedger(flags: { batchSize: number }): Promise<number> {
-  const database = await openCommandDatabase();
+  const database = openCommandDatabase();
   try {
     await assertSchemaCurrent(database.db);
     const summary = await backfillLedger(database.db, {

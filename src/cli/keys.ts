@@ -11,7 +11,7 @@ export type KeysCommand =
 
 /** `pos-ingest keys create|list|revoke`: manages API keys in the configured database. */
 export async function runKeys(command: KeysCommand): Promise<number> {
-  const database = await openCommandDatabase();
+  const database = openCommandDatabase();
   try {
     await migrateToLatest(database.db);
     switch (command.action) {

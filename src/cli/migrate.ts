@@ -3,7 +3,7 @@ import { openCommandDatabase } from "./open-database.js";
 
 /** `pos-ingest migrate`: applies pending migrations to the configured database and lists them. */
 export async function runMigrate(): Promise<number> {
-  const database = await openCommandDatabase();
+  const database = openCommandDatabase();
   try {
     const { results } = await migrateToLatest(database.db);
     if (!results?.length) process.stdout.write("schema is up to date\n");

@@ -33,12 +33,6 @@ import type { IngestService } from "./service.js";
 
 type Request = Received<IngestRequest> | DecodeFailure;
 
-/** What the handlers need once the app has finished starting. */
-export interface IngestDeps {
-  readonly service: IngestService;
-  readonly authenticator: Authenticator;
-}
-
 /** The ingest handlers, and the means to end open streams when shutdown runs out of time. */
 export interface IngestHandlers {
   readonly implementation: GrpcServiceImpl<typeof IngestServiceDesc>;
@@ -49,23 +43,23 @@ export interface IngestHandlers {
 /**
  * The gRPC face of the ingest service: reads metadata, authenticates, maps proto to domain and
  * back, turns every failure into a precise status, and logs one line per call (no sale contents,
- * no keys, no customer data). `deps()` is undefined until the app has started; calls before then
- * get UNAVAILABLE, so the port can be bound (and probed) while the database is still coming up.
+ * no keys, no customer data). Calls before `isReady()` (the app's start-up has finished) get
+ * UNAVAILABLE, so the port can be bound (and probed) while the database is still coming up.
  */
 export function createIngestHandlers(options: {
-  deps: () => IngestDeps | undefined;
+  service: IngestService;
+  authenticator: Authenticator;
+  isReady: () => boolean;
   logger: Logger;
   /** Bounds on streams: concurrent per tenant, total duration, silence between messages. */
   streams: { maxPerTenant: number; maxDurationMs: number; idleTimeoutMs: number };
   onStreamFinished?: (code: status, seconds: number) => void;
 }): IngestHandlers {
-  const { logger, streams } = options;
+  const { service, authenticator, logger, streams } = options;
   const openStreams = new Set<ServerReadableStream<Request, IngestStreamResponse>>();
   const streamsPerTenant = new Map<string, number>();
-  const ready = (): IngestDeps => {
-    const deps = options.deps();
-    if (!deps) throw new NotReadyError();
-    return deps;
+  const assertReady = (): void => {
+    if (!options.isReady()) throw new NotReadyError();
   };
 
   const ingest = async (
@@ -75,7 +69,7 @@ export function createIngestHandlers(options: {
     const started = performance.now();
     let tenant: string | undefined;
     try {
-      const { service, authenticator } = ready();
+      assertReady();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
         peer: call.getPeer(),
         forwardedFor: readForwardedFor(call.metadata),
@@ -130,7 +124,7 @@ export function createIngestHandlers(options: {
     let tooLong: NodeJS.Timeout | undefined;
     let idle: NodeJS.Timeout | undefined;
     try {
-      const { service, authenticator } = ready();
+      assertReady();
       const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
         peer: call.getPeer(),
         forwardedFor: readForwardedFor(call.metadata),

@@ -88,10 +88,14 @@ export interface DatabaseHandle {
   /** pg pool counters, for metrics and diagnostics; undefined on PGlite. */
   readonly pool: pg.Pool | undefined;
   /**
-   * The process whose lock on the embedded data directory this one took over because it had died
-   * holding it (`kill -9`, a crash); worth a word in the log.
+   * Takes the embedded data directory's lock now, if not yet taken (the first query takes it
+   * otherwise), so a caller can fail before doing anything else while another process has the
+   * directory open. Returns the process whose lock this one took over because it had died
+   * holding it (`kill -9`, a crash): worth a word in the log. A no-op without a data directory.
+   *
+   * @throws DataDirLockedError when another process has the data directory open.
    */
-  readonly tookOverLockFrom: LockOwner | undefined;
+  lock(): LockOwner | undefined;
   close(): Promise<void>;
 }
 
@@ -99,18 +103,15 @@ export interface DatabaseHandle {
 export type QueryObserver = (sql: string, durationMs: number, failed: boolean) => void;
 
 /**
- * Opens the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in a
- * data directory (in memory when `dataDir` is undefined, as some tests want). A data directory is
- * locked before PGlite opens it: `heldLock` is one the caller already took (and releases), else
- * this takes one and releases it on close.
- *
- * @throws DataDirLockedError when another process has the data directory open.
+ * Builds the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in
+ * a data directory (in memory when `dataDir` is undefined, as some tests want). Synchronous and
+ * free of side effects, so a composition root can build it up front: the pool connects, and
+ * PGlite opens (after its data directory's lock is taken), on the first query or `lock()`.
  */
-export async function createDatabase(
+export function createDatabase(
   config: Config["database"],
   onQuery?: QueryObserver,
-  heldLock?: DataDirLock,
-): Promise<DatabaseHandle> {
+): DatabaseHandle {
   const log = onQuery
     ? (event: LogEvent) =>
         onQuery(event.query.sql, event.queryDurationMillis, event.level === "error")
@@ -137,44 +138,49 @@ export async function createDatabase(
       dialect: new PostgresDialect({ pool }),
       ...(log && { log }),
     });
-    return { db, kind: "postgres", pool, tookOverLockFrom: undefined, close: () => db.destroy() };
+    return { db, kind: "postgres", pool, lock: () => undefined, close: () => db.destroy() };
   }
-  if (config.dataDir === undefined) {
+  const { dataDir } = config;
+  if (dataDir === undefined) {
     const db = new Kysely<Database>({
-      dialect: new PGliteDialect(new PGlite()),
+      dialect: new PGliteDialect(() => new PGlite()),
       ...(log && { log }),
     });
     return {
       db,
       kind: "pglite",
       pool: undefined,
-      tookOverLockFrom: undefined,
+      lock: () => undefined,
       close: () => db.destroy(),
     };
   }
-  const lock = heldLock ?? acquireDataDirLock(config.dataDir);
-  const release = () => {
-    if (lock !== heldLock) lock.release();
+  let held: DataDirLock | undefined;
+  const lock = (): DataDirLock => {
+    held ??= acquireDataDirLock(dataDir);
+    return held;
   };
-  try {
-    const pglite = new PGlite(config.dataDir);
-    await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log && { log }) });
-    return {
-      db,
-      kind: "pglite",
-      pool: undefined,
-      tookOverLockFrom: lock.tookOverFrom,
-      async close() {
-        try {
-          await db.destroy();
-        } finally {
-          release();
-        }
-      },
-    };
-  } catch (err) {
-    release();
-    throw err;
-  }
+  // The lock before the files: PGlite must never open a directory another process is writing.
+  const db = new Kysely<Database>({
+    dialect: new PGliteDialect(() => {
+      lock();
+      return new PGlite(dataDir);
+    }),
+    ...(log && { log }),
+  });
+  return {
+    db,
+    kind: "pglite",
+    pool: undefined,
+    lock: () => lock().tookOverFrom,
+    async close() {
+      try {
+        await db.destroy();
+      } finally {
+        // Only once the database is closed: a lock released earlier would let another process
+        // open files this one may still write.
+        held?.release();
+        held = undefined;
+      }
+    },
+  };
 }

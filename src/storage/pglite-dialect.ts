@@ -21,13 +21,17 @@ import {
  * code that runs against a real server.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  /**
+   * @param open builds the PGlite instance; called on first use (and again after a failed
+   * start), so a dialect can be built up front without touching any file.
+   */
+  constructor(private readonly open: () => PGlite) {}
 
   createAdapter(): DialectAdapter {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
+    return new PGliteDriver(this.open);
   }
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new PostgresIntrospector(db);
@@ -39,14 +43,18 @@ export class PGliteDialect implements Dialect {
 
 class PGliteDriver implements Driver {
   private tail: Promise<void> = Promise.resolve();
-  private readonly connection: PGliteConnection;
+  private pglite: PGlite | undefined;
+  private connection: PGliteConnection | undefined;
 
-  constructor(private readonly pglite: PGlite) {
-    this.connection = new PGliteConnection(pglite);
-  }
+  constructor(private readonly open: () => PGlite) {}
 
   async init(): Promise<void> {
-    await this.pglite.waitReady;
+    // A failed start rejects here; Kysely calls init again on the next query, which then starts
+    // from a fresh instance.
+    const pglite = this.open();
+    await pglite.waitReady;
+    this.pglite = pglite;
+    this.connection = new PGliteConnection(pglite);
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -57,8 +65,10 @@ class PGliteDriver implements Driver {
       release = resolve;
     });
     await previous;
-    this.connection.release = release;
-    return this.connection;
+    // init() has resolved before Kysely acquires a connection.
+    const connection = this.connection as PGliteConnection;
+    connection.release = release;
+    return connection;
   }
 
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
@@ -74,7 +84,7 @@ class PGliteDriver implements Driver {
     (conn as PGliteConnection).release?.();
   }
   async destroy(): Promise<void> {
-    if (!this.pglite.closed) await this.pglite.close();
+    if (this.pglite && !this.pglite.closed) await this.pglite.close();
   }
 }
 

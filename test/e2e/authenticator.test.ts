@@ -18,7 +18,7 @@ let lookups = 0;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  database = await createDatabase({ kind: "postgres", url: testDb.url, poolMax: 4 }, (text) => {
+  database = createDatabase({ kind: "postgres", url: testDb.url, poolMax: 4 }, (text) => {
     if (queryOperation(text) === "select_api_keys") lookups++;
   });
   await migrateToLatest(database.db);

@@ -93,9 +93,9 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       if (kind === "postgres") {
         testDb = await createTestDatabase();
-        handle = await createDatabase({ kind, url: testDb.url, poolMax: 2 });
+        handle = createDatabase({ kind, url: testDb.url, poolMax: 2 });
       } else {
-        handle = await createDatabase({ kind, dataDir: undefined });
+        handle = createDatabase({ kind, dataDir: undefined });
       }
       await migrateTo(handle.db, BEFORE_LEDGER);
       await storeAsBefore(handle.db, "acme", sales);
@@ -212,7 +212,7 @@ describe("pos-ingest backfill-ledger", () => {
   }
 
   it("refuses a schema that is behind, then fills in batches and says what it did", async () => {
-    const handle = await createDatabase({ kind: "postgres", url: testDb.url, poolMax: 2 });
+    const handle = createDatabase({ kind: "postgres", url: testDb.url, poolMax: 2 });
     try {
       await migrateTo(handle.db, BEFORE_LEDGER);
       const sales = fc.sample(v1Sales(STORES, { minLength: 50, maxLength: 50 }), 5).flat();

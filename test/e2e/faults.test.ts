@@ -71,7 +71,7 @@ async function sendUntilDone(
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const setup = await createDatabase({ kind: "postgres", url: db.url, poolMax: 2 });
+  const setup = createDatabase({ kind: "postgres", url: db.url, poolMax: 2 });
   await migrateToLatest(setup.db);
   keys.acme = (await createApiKey(setup.db, "acme")).token;
   keys.flood = (await createApiKey(setup.db, "flood")).token;

@@ -24,7 +24,7 @@ async function newTenant(
   prefix: string,
 ): Promise<{ id: string; key: string }> {
   const id = `${prefix}-${randomBytes(4).toString("hex")}`;
-  const db = await createDatabase({ kind: "postgres", url: databaseUrl, poolMax: 1 });
+  const db = createDatabase({ kind: "postgres", url: databaseUrl, poolMax: 1 });
   try {
     return { id, key: (await createApiKey(db.db, id)).token };
   } finally {
@@ -76,7 +76,7 @@ beforeAll(async () => {
       },
     },
   });
-  const db = await createDatabase({
+  const db = createDatabase({
     kind: "postgres",
     url: server.databaseUrl as string,
     poolMax: 1,

@@ -45,7 +45,7 @@ beforeAll(async () => {
       },
     },
   });
-  const db = await createDatabase({
+  const db = createDatabase({
     kind: "postgres",
     url: server.databaseUrl as string,
     poolMax: 1,

@@ -47,7 +47,7 @@ async function committed(key: string, n: number): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const setup = await createDatabase({ kind: "postgres", url: db.url, poolMax: 2 });
+  const setup = createDatabase({ kind: "postgres", url: db.url, poolMax: 2 });
   await migrateToLatest(setup.db);
   apiKey = (await createApiKey(setup.db, "acme")).token;
   await setup.close();

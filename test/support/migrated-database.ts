@@ -17,9 +17,9 @@ export function useMigratedDatabase(
   beforeAll(async () => {
     if (kind === "postgres") {
       testDb = await createTestDatabase();
-      handle = await createDatabase({ kind, url: testDb.url, poolMax: 2 });
+      handle = createDatabase({ kind, url: testDb.url, poolMax: 2 });
     } else {
-      handle = await createDatabase({ kind, dataDir: undefined });
+      handle = createDatabase({ kind, dataDir: undefined });
     }
     await migrateToLatest(handle.db);
     use(handle);

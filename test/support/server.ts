@@ -110,7 +110,7 @@ export async function startTestServer(
   const config = testConfig({ database, ...options.config });
 
   // Keys are created before the server opens the database: PGlite allows one process-level owner.
-  const setup = await createDatabase(
+  const setup = createDatabase(
     testDb ? { kind: "postgres", url: testDb.url, poolMax: 2 } : config.database,
   );
   await migrateToLatest(setup.db);
