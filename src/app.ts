@@ -122,7 +122,16 @@ export function createApp(config: Config, logger: Logger): App {
   const metricsServer = createMetricsServer(metrics.registry, health);
 
   // The lifecycle.
-  const startup = createStartup({ config, logger, health, database, guard, server, metricsServer });
+  const startup = createStartup({
+    config,
+    logger,
+    health,
+    database,
+    guard,
+    server,
+    metricsServer,
+    limiter,
+  });
   const stop = createShutdown({
     config,
     logger,

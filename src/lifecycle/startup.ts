@@ -11,6 +11,7 @@ import type { DbGuard } from "../ingest/model.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsServer } from "../observability/metrics-server.js";
 import { BreakerOpenError } from "../resilience/breaker.js";
+import type { TenantRateLimiter } from "../resilience/rate-limiter.js";
 import type { DatabaseHandle } from "../storage/database.js";
 import { assertSchemaCurrent, migrateToLatest } from "../storage/migrate.js";
 
@@ -29,12 +30,13 @@ export interface StartupParts {
   readonly guard: DbGuard;
   readonly server: Server;
   readonly metricsServer: MetricsServer;
+  readonly limiter: TenantRateLimiter;
 }
 
 /** The app's start-up, and what it leaves running for the shutdown to stop. */
 export interface Startup {
   /**
-   * Takes the embedded database's lock, binds the ports, then initialises (ping, migrations,
+   * Takes the embedded database's lock, binds the ports, connects to Redis, then initialises (ping, migrations,
    * schema check, dev key) with backoff while the database is unreachable, until `stopping()`.
    */
   start(stopping: () => boolean): Promise<BoundPorts>;
@@ -136,6 +138,7 @@ export function createStartup(parts: StartupParts): Startup {
       );
       const ports = await bind();
       resolveListening(ports);
+      parts.limiter.connect();
       for (let attempt = 1; ; attempt++) {
         if (stopping()) throw new Error("stopped before start-up finished");
         try {

@@ -23,6 +23,8 @@ export interface TenantRateLimiter {
   acquire(tenantId: string, records: number, maxWaitMs: number): Promise<void>;
   /** Where budgets live right now: "redis", "insurance" (Redis down, in-memory) or "memory". */
   backend(): "redis" | "insurance" | "memory";
+  /** Starts connecting to Redis (in the background: until it is ready, the insurance applies). */
+  connect(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export function createTenantRateLimiter(
         connectTimeout: 1_000,
         maxRetriesPerRequest: 0,
         retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+        // Built up front by the composition root; connects when the app starts.
+        lazyConnect: true,
       })
     : undefined;
   let redisUp = false;
@@ -71,8 +75,6 @@ export function createTenantRateLimiter(
     redis.on("close", () => {
       redisUp = false;
     });
-  } else {
-    logger.info("no REDIS_URL: rate limits are in memory, per replica");
   }
 
   const limiters = new Map<string, BurstyRateLimiter>();
@@ -129,6 +131,14 @@ export function createTenantRateLimiter(
     backend() {
       if (!redis) return "memory";
       return redisUp ? "redis" : "insurance";
+    },
+    connect() {
+      if (!redis) {
+        logger.info("no REDIS_URL: rate limits are in memory, per replica");
+        return;
+      }
+      // A failed attempt is reported by the 'error' listener above, and ioredis keeps retrying.
+      redis.connect().catch(() => {});
     },
     async close() {
       if (redis) {

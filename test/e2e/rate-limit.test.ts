@@ -196,6 +196,39 @@ describe("per-tenant rate limits (Redis)", () => {
   });
 });
 
+describe("a server started while Redis is unreachable", () => {
+  it("limits on the insurance from the start, and moves to Redis once it is reachable", async () => {
+    const down = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    down.cut();
+    const late = await startTestServer({
+      database: "postgres",
+      config: {
+        rateLimit: {
+          ...testConfig().rateLimit,
+          redisUrl: `redis://127.0.0.1:${down.port}`,
+          redisCommandTimeoutMs: 200,
+        },
+      },
+    });
+    try {
+      const scrape = async (backend: string) => {
+        const port = (await late.app.listening).metricsPort;
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return sampleValue(text, "rate_limiter_backend", { backend });
+      };
+      // Ready without Redis: calls are limited in memory, not refused or held.
+      const client = late.client();
+      await client.ingest({ sale: makeSale() }, auth(late.keys.acme));
+      expect(await scrape("insurance")).toBe(1);
+      down.heal();
+      expect(await eventually(() => scrape("redis"), 1, 10_000)).toBe(1);
+    } finally {
+      await late.stop();
+      await down.close();
+    }
+  });
+});
+
 describe("two replicas, one Redis", () => {
   let replicas: ChildServer[] = [];
   afterAll(async () => {
