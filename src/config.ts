@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { trustedProxies } from "./auth/client-address.js";
 import { DEFAULT_MAX_LINE_ITEMS, DEFAULT_MAX_MESSAGE_BYTES } from "./contract/wire.js";
-import { ABORT_ANSWER_MS, CLOSE_RESERVE_MS, shutdownWorstCaseMs } from "./shutdown-budget.js";
+import {
+  ABORT_ANSWER_MS,
+  CLOSE_RESERVE_MS,
+  shutdownWorstCaseMs,
+} from "./lifecycle/shutdown-budget.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])

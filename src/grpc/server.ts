@@ -1,8 +1,8 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
+import { ABORT_ANSWER_MS } from "../lifecycle/shutdown-budget.js";
 import type { Logger } from "../observability/logger.js";
-import { ABORT_ANSWER_MS } from "../shutdown-budget.js";
 import { guardConnection, HTTP2_ERROR_NAMES } from "./connection-guard.js";
 import { carryPeer } from "./connection-peer.js";
 import { addReflection, REFLECTION_SERVICES } from "./reflection.js";

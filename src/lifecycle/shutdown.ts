@@ -8,8 +8,8 @@ import type { Logger } from "../observability/logger.js";
 import type { MetricsServer } from "../observability/metrics-server.js";
 import type { DbBreaker } from "../resilience/breaker.js";
 import type { TenantRateLimiter } from "../resilience/rate-limiter.js";
-import { shutdownWorstCaseMs } from "../shutdown-budget.js";
 import type { DatabaseHandle } from "../storage/database.js";
+import { shutdownWorstCaseMs } from "./shutdown-budget.js";
 import type { Startup } from "./startup.js";
 
 /** What the drain stops, in the order it stops them. */

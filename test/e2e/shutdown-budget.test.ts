@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
+import { shutdownWorstCaseMs } from "../../src/lifecycle/shutdown-budget.js";
 import { failure } from "../support/calls.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";

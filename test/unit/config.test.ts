@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, loadDatabaseConfig } from "../../src/config.js";
-import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
+import { shutdownWorstCaseMs } from "../../src/lifecycle/shutdown-budget.js";
 
 /** Runs loadConfig expecting it to fail, and returns the ConfigError it threw. */
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { loadConfig } from "../../src/config.js";
 import { HEALTH_SERVICES } from "../../src/health/health-model.js";
-import { shutdownWorstCaseMs } from "../../src/shutdown-budget.js";
+import { shutdownWorstCaseMs } from "../../src/lifecycle/shutdown-budget.js";
 
 /**
  * The grpc.health.v1 service names the server answers, taken from the server itself: a probe
