@@ -1,4 +1,3 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +14,6 @@ import { auth } from "../support/server.js";
 // against a 0.7 s grace + deadline), short enough that a loaded machine drains it well within the
 // drain test's deadline.
 const RECORDS = 30_000;
-const _occurredAt = timestampFromDate(new Date(Date.now() - 3_600_000));
 let db: TestDatabase;
 let apiKey: string;
 
