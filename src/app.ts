@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { IngestService } from "../gen/pos/ingest/v1/ingest_pb.js";
 import { createAuthenticator } from "./auth/authenticator.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/index.js";
 import { createGrpcServer, servedServices } from "./grpc/server.js";
 import { bindService } from "./grpc/typed-service.js";
 import { createGrpcHealth } from "./health/grpc-health.js";

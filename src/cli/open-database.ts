@@ -1,4 +1,4 @@
-import { loadDatabaseConfig } from "../config.js";
+import { loadDatabaseConfig } from "../config/index.js";
 import { createDatabase, type DatabaseHandle } from "../storage/database.js";
 
 /**

@@ -1,5 +1,5 @@
 import { createApp } from "../app.js";
-import { ConfigError, loadConfig } from "../config.js";
+import { ConfigError, loadConfig } from "../config/index.js";
 import { createLogger } from "../observability/logger.js";
 
 /** Runs the server until SIGTERM/SIGINT: config, app, signals. Nothing else belongs here. */

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { experimental } from "@grpc/grpc-js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 
 type TlsSettings = NonNullable<Config["tls"]>;
 

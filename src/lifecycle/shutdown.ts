@@ -1,6 +1,6 @@
 import type { Server } from "@grpc/grpc-js";
 import type { Registry } from "prom-client";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { shutdownGrpcServer } from "../grpc/server.js";
 import type { GrpcHealth } from "../health/grpc-health.js";
 import type { HealthModel } from "../health/health-model.js";

@@ -2,7 +2,7 @@ import type { Server } from "@grpc/grpc-js";
 import { sql } from "kysely";
 import { countActiveApiKeys } from "../auth/key-repository.js";
 import { createApiKey } from "../auth/key-service.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { type GuardedPort, listenGuarded } from "../grpc/server.js";
 import { createGrpcTlsServer } from "../grpc/tls.js";
 import type { HealthModel } from "../health/health-model.js";

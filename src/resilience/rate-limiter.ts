@@ -6,7 +6,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from "rate-limiter-flexible";
-import type { Config, RateLimit } from "../config.js";
+import type { Config, RateLimit } from "../config/index.js";
 import { DependencyUnavailableError, RateLimitedError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 

@@ -2,7 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import type { ColumnType, Generated } from "kysely";
 import { Kysely, type LogEvent, PostgresDialect, type Transaction } from "kysely";
 import pg from "pg";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { acquireDataDirLock, type DataDirLock, type LockOwner } from "./data-dir-lock.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 

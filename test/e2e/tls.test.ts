@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
 import { mintApiKey } from "../../src/auth/api-key.js";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/index.js";
 import { type Authority, createTestPki, type Issued, type TestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
 import { testLogger } from "../support/log-lines.js";

@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
 import { createApiKey } from "../../src/auth/key-service.js";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/index.js";
 import type { Logger } from "../../src/observability/logger.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";

@@ -1,8 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, loadDatabaseConfig } from "../../src/config.js";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  type Config,
+  ConfigError,
+  type DatabaseConfig,
+  loadConfig,
+  loadConfigSections,
+  loadDatabaseConfig,
+  type RateLimit,
+} from "../../src/config/index.js";
 import { shutdownWorstCaseMs } from "../../src/lifecycle/shutdown-budget.js";
 
 /** Runs loadConfig expecting it to fail, and returns the ConfigError it threw. */
@@ -425,5 +433,57 @@ describe("loadDatabaseConfig (the keys, migrate and backfill-ledger commands)", 
     expect(() => loadDatabaseConfig({ DATABASE_URL: "mysql://x" })).toThrow(
       /DATABASE_URL: expected postgres:\/\//,
     );
+  });
+});
+
+describe("loadConfigSections (a command loads only the part it needs)", () => {
+  it("parses the named sections and looks at no other variable", () => {
+    const env = { GRPC_PORT: "x", SHUTDOWN_BUDGET_MS: "1", METRICS_PORT: "9000" };
+    const { metrics, health } = loadConfigSections(["metrics", "health"], env);
+    expect(metrics.port).toBe(9000);
+    expect(health.dbPingIntervalMs).toBe(5000);
+    expect(Object.isFrozen(metrics)).toBe(true);
+    expect(Object.keys(loadConfigSections(["metrics"], env))).toEqual(["metrics"]);
+  });
+
+  it("reports the problems of all the sections it reads, cross-field rules included, at once", () => {
+    const env = {
+      GRPC_PORT: "x",
+      TLS_KEY_FILE: "/k",
+      SHUTDOWN_BUDGET_MS: "1000",
+      RATE_LIMIT_ON_REDIS_FAILURE: "open",
+    };
+    const lines = (() => {
+      try {
+        loadConfigSections(["grpc", "tls", "shutdown", "rateLimit"], env);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message.split("\n").slice(1);
+      }
+      throw new Error("expected a ConfigError");
+    })();
+    expect(lines.map((l) => l.trim().split(":")[0])).toEqual([
+      "GRPC_PORT",
+      "TLS_CERT_FILE, TLS_KEY_FILE",
+      "SHUTDOWN_BUDGET_MS",
+      "RATE_LIMIT_ON_REDIS_FAILURE",
+    ]);
+  });
+});
+
+describe("the Config type", () => {
+  it("is inferred from the section schemas, read-only all the way down", () => {
+    expectTypeOf<Config["database"]>().toEqualTypeOf<DatabaseConfig>();
+    expectTypeOf<Config["grpc"]>().toEqualTypeOf<{
+      readonly host: string;
+      readonly port: number;
+      readonly maxMessageBytes: number;
+    }>();
+    expectTypeOf<Config["rateLimit"]["tenants"]>().toEqualTypeOf<
+      Readonly<Record<string, RateLimit>>
+    >();
+    expectTypeOf<Config["auth"]["trustedProxies"]>().toEqualTypeOf<readonly string[]>();
+    expectTypeOf<Config["tls"]>().toExtend<undefined | { readonly certFile: string }>();
+    expectTypeOf<Config["migrateOnStart"]>().toEqualTypeOf<boolean>();
   });
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { HEALTH_SERVICES } from "../../src/health/health-model.js";
 import { shutdownWorstCaseMs } from "../../src/lifecycle/shutdown-budget.js";
 
