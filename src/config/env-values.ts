@@ -31,7 +31,8 @@ export class ConfigError extends Error {
 
 /** One line per problem, each starting with the variable it is about. */
 export function configError(issues: readonly z.core.$ZodIssue[]): ConfigError {
-  const problems = issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  // A variable two sections read (BREAKER_TIMEOUT_MS) is named once, not once per section.
+  const problems = [...new Set(issues.map((i) => `${i.path.join(".")}: ${i.message}`))];
   return new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
 }
 

@@ -23,35 +23,35 @@ export const tlsSection = z
     TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
     TLS_RELOAD_INTERVAL_MS: positiveInt(86_400_000).default(60_000),
   })
-  .superRefine((e, ctx) => {
+  // In the transform, not a refinement: zod runs an object's refinements even when one of its
+  // variables failed to parse, which would add a second, confusing line for an empty variable.
+  .transform((e, ctx) => {
     if (!e.TLS_CERT_FILE && !e.TLS_KEY_FILE) {
-      if (e.TLS_CLIENT_CA_FILE) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["TLS_CLIENT_CA_FILE"],
-          message: "needs TLS_CERT_FILE and TLS_KEY_FILE",
-        });
-      }
-    } else if (!e.TLS_CERT_FILE || !e.TLS_KEY_FILE) {
+      if (!e.TLS_CLIENT_CA_FILE) return undefined;
+      ctx.addIssue({
+        code: "custom",
+        path: ["TLS_CLIENT_CA_FILE"],
+        message: "needs TLS_CERT_FILE and TLS_KEY_FILE",
+      });
+      return z.NEVER;
+    }
+    if (!e.TLS_CERT_FILE || !e.TLS_KEY_FILE) {
       // One issue naming both: either may be the one missing.
       ctx.addIssue({
         code: "custom",
         path: ["TLS_CERT_FILE, TLS_KEY_FILE"],
         message: "set both or neither",
       });
+      return z.NEVER;
     }
-  })
-  .transform((e) =>
-    e.TLS_CERT_FILE && e.TLS_KEY_FILE
-      ? {
-          certFile: e.TLS_CERT_FILE,
-          keyFile: e.TLS_KEY_FILE,
-          /** When set, clients must present a certificate signed by this CA (mutual TLS). */
-          clientCaFile: e.TLS_CLIENT_CA_FILE,
-          reloadIntervalMs: e.TLS_RELOAD_INTERVAL_MS,
-        }
-      : undefined,
-  );
+    return {
+      certFile: e.TLS_CERT_FILE,
+      keyFile: e.TLS_KEY_FILE,
+      /** When set, clients must present a certificate signed by this CA (mutual TLS). */
+      clientCaFile: e.TLS_CLIENT_CA_FILE,
+      reloadIntervalMs: e.TLS_RELOAD_INTERVAL_MS,
+    };
+  });
 
 /** Bounds on client streams: records, duration, silence, and how many may be open at once. */
 export const streamsSection = z

@@ -471,6 +471,23 @@ describe("loadConfigSections (a command loads only the part it needs)", () => {
   });
 });
 
+describe("a variable two sections read", () => {
+  it("is named once when it is bad", () => {
+    const message = configErrorOf({ BREAKER_TIMEOUT_MS: "soon" }).message;
+    expect(message.match(/BREAKER_TIMEOUT_MS/g)).toHaveLength(1);
+  });
+});
+
+describe("a cross-field rule", () => {
+  it("is not applied to a variable that did not parse (one line, about that variable)", () => {
+    const shutdown = configErrorOf({ SHUTDOWN_GRACE_MS: "soon" }).message;
+    expect(shutdown.split("\n").slice(1)).toEqual(["  SHUTDOWN_GRACE_MS: expected a whole number"]);
+    const tls = configErrorOf({ TLS_CERT_FILE: "", TLS_KEY_FILE: "/k" }).message;
+    expect(tls.split("\n").slice(1)).toHaveLength(1);
+    expect(tls).toContain("  TLS_CERT_FILE: ");
+  });
+});
+
 describe("the Config type", () => {
   it("is inferred from the section schemas, read-only all the way down", () => {
     expectTypeOf<Config["database"]>().toEqualTypeOf<DatabaseConfig>();
