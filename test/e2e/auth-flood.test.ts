@@ -1,17 +1,18 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, type ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { IngestRequestSchema, IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { mintApiKey } from "../../src/auth/api-key.js";
 import { failure } from "../support/calls.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { makeSale } from "../support/fixtures.js";
 import { sampleValue } from "../support/prometheus-text.js";
 import { auth, startTestServer, type TestServer, testConfig } from "../support/server.js";
 
+const connectClient = clientsClosedAtFileEnd();
 // Small budget, so the flood is throttled at once; the refill rate bounds what it may still cost.
 const BURST = 20;
 const PER_MINUTE = 60;
@@ -250,15 +251,11 @@ describe("each client's own address", () => {
 
   /** A client whose connections come from `localAddress` (any 127.x address is this machine). */
   function clientFrom(localAddress: string) {
-    return createClient(
-      IngestService,
-      createGrpcTransport({
-        baseUrl: budgeted.baseUrl,
-        nodeOptions: {
-          createConnection: () => connect({ host: "127.0.0.1", port: budgeted.port, localAddress }),
-        },
-      }),
-    );
+    return connectClient(budgeted.baseUrl, {
+      nodeOptions: {
+        createConnection: () => connect({ host: "127.0.0.1", port: budgeted.port, localAddress }),
+      },
+    });
   }
 
   it("spends the budget of the address a connection comes from, not one shared by all", async () => {

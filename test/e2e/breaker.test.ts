@@ -1,5 +1,5 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { failure } from "../support/calls.js";
@@ -69,6 +69,7 @@ describe("database circuit breaker", () => {
   it("opens when the database goes away, fails fast with a retry delay, and closes by itself", async () => {
     const client = server.client();
     const probe = healthProbe(server.port);
+    onTestFinished(() => probe.close());
     proxy.cut();
     try {
       // Failures open the breaker once they outweigh the window's successes; how many that takes
@@ -116,7 +117,6 @@ describe("database circuit breaker", () => {
     ).toBeGreaterThanOrEqual(1);
     const res = await client.ingest({ sale: makeSale() }, auth(server.keys.acme, "breaker-after"));
     expect(res.outcome).toBe(Outcome.ACCEPTED);
-    probe.close();
   });
 
   it("a write that times out is not written twice: the retry replays it as a duplicate", async () => {

@@ -1,13 +1,14 @@
 import { execFile, execFileSync } from "node:child_process";
 import { Writable } from "node:stream";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createTestPki } from "../support/certs.js";
 import { makeSale } from "../support/fixtures.js";
 import { frame, probe, rstStream } from "../support/h2-raw.js";
+import { rawClient } from "../support/raw-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // Debian's grpcio (python3-grpcio), the C-core client; .ci/run installs it.
@@ -125,7 +126,7 @@ describe("calls that give up do not take down the connection they share", () => 
   // grpc-js (Node's nghttp2) never resets a stream it has not opened, so this did not fail before
   // the guard (0 resets dropped in 150 loops); it checks the guard passes such a client unharmed.
   it("grpc-js client: the same interleaving on one channel, no normal call fails", async () => {
-    const client = new GrpcClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const client = rawClient(server.port);
     const id = (b: Buffer) => b;
     const md = () => {
       const m = new Metadata();

@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type ChildServer, launchServer, spawnServer } from "../support/child-server.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { makeSale } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
 
 const run = promisify(execFile);
+const connect = clientsClosedAtFileEnd();
 const root = mkdtempSync(join(tmpdir(), "pos-ingest-owner-"));
 const dataDir = join(root, "pglite");
 // `npm start` with no DATABASE_URL: the embedded database in one directory.
@@ -52,11 +52,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   );
 }
 
-const clientOf = (server: ChildServer) =>
-  createClient(
-    IngestService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` }),
-  );
+const clientOf = (server: ChildServer) => connect(`http://127.0.0.1:${server.grpcPort}`);
 
 describe("the embedded database has one owner", { timeout: 300_000 }, () => {
   const sale = makeSale();

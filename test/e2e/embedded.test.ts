@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { IngestRequestSchema, IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { IngestRequestSchema, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApp } from "../../src/app.js";
+import { connectIngest } from "../support/connect-client.js";
 import { makeSale } from "../support/fixtures.js";
 import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
@@ -26,11 +25,8 @@ async function startEmbedded() {
   });
   const app = createApp(config, logger);
   const { grpcPort } = await app.start();
-  const client = createClient(
-    IngestService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }),
-  );
-  return { app, client, lines };
+  const connection = connectIngest(`http://127.0.0.1:${grpcPort}`);
+  return { app, connection, client: connection.client, lines };
 }
 
 function devKeyFrom(lines: Record<string, unknown>[]): string | undefined {
@@ -47,7 +43,7 @@ describe("embedded mode (PGlite, no DATABASE_URL)", () => {
   let devKey = "";
 
   it("prints a development key on first start and ingests with it", async () => {
-    const { app, client, lines } = await startEmbedded();
+    const { app, connection, client, lines } = await startEmbedded();
     try {
       const key = devKeyFrom(lines);
       expect(key).toBeDefined();
@@ -81,11 +77,12 @@ describe("embedded mode (PGlite, no DATABASE_URL)", () => {
       expect(lines.filter((l) => JSON.stringify(l).includes(key as string))).toHaveLength(1);
     } finally {
       await app.stop();
+      connection.close();
     }
   });
 
   it("keeps its data across a restart and prints no second key", async () => {
-    const { app, client, lines } = await startEmbedded();
+    const { app, connection, client, lines } = await startEmbedded();
     try {
       expect(devKeyFrom(lines)).toBeUndefined();
       expect(lines.some((l) => l.msg === "migration")).toBe(false);
@@ -95,6 +92,7 @@ describe("embedded mode (PGlite, no DATABASE_URL)", () => {
       expect(err).toMatchObject({ code: 16 });
     } finally {
       await app.stop();
+      connection.close();
     }
   });
 });

@@ -1,18 +1,14 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type IngestRequest,
-  IngestRequestSchema,
-  IngestService,
-} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { type IngestRequest, IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
 import { fixedSales } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
@@ -28,11 +24,8 @@ async function oneSale(prefix: string) {
   return ((await sales(prefix, 1).next()).value as IngestRequest).sale;
 }
 
-const clientOf = (server: ChildServer) =>
-  createClient(
-    IngestService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` }),
-  );
+const connect = clientsClosedAtFileEnd();
+const clientOf = (server: ChildServer) => connect(`http://127.0.0.1:${server.grpcPort}`);
 
 /** Sales stored under a stream key, and how many distinct sale ids they cover. */
 async function stored(streamKey: string): Promise<{ rows: number; distinct: number }> {

@@ -1,13 +1,12 @@
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { HEALTH_SERVICES } from "../../src/health/health-model.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { type HealthProbe, healthProbe } from "../support/health-client.js";
@@ -29,8 +28,8 @@ const names = Object.values(HEALTH_SERVICES);
 const statuses = async () =>
   Object.fromEntries(await Promise.all(names.map(async (n) => [n, await probe.check(n)])));
 const http = async (path: string) => (await fetch(`http://127.0.0.1:${metricsPort}${path}`)).status;
-const client = () =>
-  createClient(IngestService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }));
+const connect = clientsClosedAtFileEnd();
+const client = () => connect(`http://127.0.0.1:${grpcPort}`);
 
 beforeAll(async () => {
   db = await createTestDatabase();

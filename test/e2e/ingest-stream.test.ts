@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   type IngestRequest,
   IngestRequestSchema,
@@ -278,6 +278,7 @@ describe("hostile bytes", () => {
 
   it("answers INVALID_ARGUMENT to garbage bytes as a unary request, and keeps serving", async () => {
     const client = rawClient(server.port);
+    onTestFinished(() => client.close());
     const { error } = await rawUnary(
       client,
       "/pos.ingest.v1.IngestService/Ingest",
@@ -295,11 +296,11 @@ describe("hostile bytes", () => {
       auth(server.keys.acme).headers,
     );
     expect(ok.error).toBeNull();
-    client.close();
   });
 
   it("rejects a garbage message inside a stream as MALFORMED and stores the rest", async () => {
     const client = rawClient(server.port);
+    onTestFinished(() => client.close());
     const encode = (sale: Sale) =>
       Buffer.from(toBinary(IngestRequestSchema, create(IngestRequestSchema, { sale })));
     const { error, response } = await rawClientStream(
@@ -312,11 +313,11 @@ describe("hostile bytes", () => {
     const res = fromBinary(IngestStreamResponseSchema, response as Buffer);
     expect(res).toMatchObject({ received: 3n, accepted: 2n, rejected: 1n });
     expect(res.rejections[0]).toMatchObject({ offset: 1n, reason: RejectReason.MALFORMED });
-    client.close();
   });
 
   it("answers RESOURCE_EXHAUSTED to a message over the size limit, and keeps serving", async () => {
     const client = rawClient(server.port);
+    onTestFinished(() => client.close());
     const { error } = await rawUnary(
       client,
       "/pos.ingest.v1.IngestService/Ingest",
@@ -326,13 +327,12 @@ describe("hostile bytes", () => {
     expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
     const res = await server.client().ingest({ sale: makeSale() }, auth(server.keys.acme));
     expect(res.recordId).not.toBe("");
-    client.close();
   });
 
   it("answers UNIMPLEMENTED for an unknown method", async () => {
     const client = rawClient(server.port);
+    onTestFinished(() => client.close());
     const { error } = await rawUnary(client, "/pos.ingest.v1.IngestService/Nope", garbage, {});
     expect(error?.code).toBe(status.UNIMPLEMENTED);
-    client.close();
   });
 });

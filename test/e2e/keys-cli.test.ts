@@ -1,16 +1,17 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { Code, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { type App, createApp } from "../../src/app.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { testLogger } from "../support/log-lines.js";
 import { auth, testConfig } from "../support/server.js";
 
 const run = promisify(execFile);
+const connect = clientsClosedAtFileEnd();
 let db: TestDatabase;
 let app: App;
 let port: number;
@@ -54,10 +55,7 @@ describe("pos-ingest keys", () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]?.row).not.toContain(token.slice(17));
 
-    const client = createClient(
-      IngestService,
-      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
-    );
+    const client = connect(`http://127.0.0.1:${port}`);
     const res = await client.ingest({ sale: makeSale() }, auth(token, "cli-1"));
     expect(res.outcome).toBe(Outcome.ACCEPTED);
 

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { IngestRequestSchema, IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { IngestRequestSchema } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { sampleValue } from "../support/prometheus-text.js";
@@ -17,6 +17,7 @@ import { eventually } from "../support/wait.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const redis = new URL(REDIS_URL);
+const connect = clientsClosedAtFileEnd();
 
 /** A tenant no other test (or earlier run) has used, so its Redis budget starts full. */
 async function newTenant(
@@ -247,12 +248,7 @@ describe("two replicas, one Redis", () => {
       RATE_LIMIT_BURST: "40",
     };
     replicas = await Promise.all([spawnServer(env), spawnServer(env)]);
-    const clients = replicas.map((r) =>
-      createClient(
-        IngestService,
-        createGrpcTransport({ baseUrl: `http://127.0.0.1:${r.grpcPort}` }),
-      ),
-    );
+    const clients = replicas.map((r) => connect(`http://127.0.0.1:${r.grpcPort}`));
     let ok = 0;
     for (let i = 0; i < 100; i++) {
       const client = clients[i % 2] as (typeof clients)[number];

@@ -15,7 +15,7 @@ import {
   FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
-import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ServerReflectionRequest,
@@ -27,6 +27,7 @@ import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { makeSale } from "../support/fixtures.js";
+import { rawClient } from "../support/raw-client.js";
 import { startTestServer, type TestServer, testConfig } from "../support/server.js";
 
 let server: TestServer;
@@ -74,7 +75,7 @@ async function withReflection<T>(
     ask: (request: ServerReflectionRequest["messageRequest"]) => Promise<ServerReflectionResponse>,
   ) => Promise<T>,
 ): Promise<T> {
-  const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
+  const client = rawClient(server.port);
   const call = client.makeBidiStreamRequest(
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     (r: ServerReflectionRequest) => Buffer.from(toBinary(ServerReflectionRequestSchema, r)),
@@ -167,7 +168,7 @@ function callUnary(
 ): Promise<ServiceError | null> {
   const desc = registry.getService(service)?.methods.find((m) => m.name === method);
   if (!desc) throw new Error(`${service}/${method} not resolved by reflection`);
-  const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
+  const client = rawClient(server.port);
   const metadata = new Metadata();
   for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   return new Promise((resolve) => {

@@ -1,11 +1,11 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type ChildServer, spawnServer } from "../support/child-server.js";
+import { clientsClosedAtFileEnd } from "../support/connect-client.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
 import { fixedSales } from "../support/fixtures.js";
 import { auth } from "../support/server.js";
@@ -31,11 +31,9 @@ const stored = async (key: string) =>
     )[0]?.n,
   );
 
+const connect = clientsClosedAtFileEnd();
 function clientOf(server: ChildServer) {
-  return createClient(
-    IngestService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` }),
-  );
+  return connect(`http://127.0.0.1:${server.grpcPort}`);
 }
 
 /** Resolves once the server has committed at least `n` records of the stream. */

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
+import { trackConnection } from "./leaks.js";
 
 /** One HTTP/2 frame as bytes: 9-byte header (RFC 9113 §4.1), then the payload. */
 export function frame(type: number, flags: number, streamId: number, payload = Buffer.alloc(0)) {
@@ -18,12 +19,14 @@ export const rstStream = (streamId: number) => frame(3, 0, streamId, Buffer.from
  * Opens a plaintext HTTP/2 connection by hand (preface and empty SETTINGS), sends `frames`, then
  * a PING, and resolves with how the server answered: "alive" when the PING is acknowledged, or
  * the error code of a GOAWAY that came first. With `tls`, over TLS (ALPN h2) trusting only `ca`.
+ * The socket is tracked (leaks.ts) until it is closed, which it is however the probe ends.
  */
 export function probe(
   port: number,
   frames: Buffer[],
   tls?: { ca: Buffer },
 ): Promise<"alive" | { goaway: number }> {
+  const forget = trackConnection(`probe(${port})`);
   return new Promise((resolve, reject) => {
     const onConnect = () => {
       socket.write(
@@ -41,9 +44,13 @@ export function probe(
           onConnect,
         )
       : connect(port, "127.0.0.1", onConnect);
+    // Forgotten as soon as it is destroyed (by finish, or by an error), not a tick later at
+    // "close", so a caller that awaited the probe sees it gone.
+    socket.once("error", forget).once("close", forget);
     let received = Buffer.alloc(0);
     const finish = (result: "alive" | { goaway: number }) => {
       socket.destroy();
+      forget();
       resolve(result);
     };
     socket.on("data", (chunk: Buffer) => {

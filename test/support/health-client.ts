@@ -1,5 +1,7 @@
 import { type Client, credentials, makeClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { trackConnection } from "./leaks.js";
+import { OWN_CONNECTION } from "./raw-client.js";
 
 const HealthClient = makeClientConstructor(healthService, "grpc.health.v1.Health");
 
@@ -9,13 +11,17 @@ export interface HealthProbe {
   check(service: string): Promise<string | number>;
   /** Opens a Watch and collects every status it streams. */
   watch(service: string): { statuses: string[]; cancel(): void; ended: Promise<void> };
+  /** Ends the connection and forgets it (leaks.ts). */
   close(): void;
 }
 
+/** Opens a health client of the server on `port`, tracked until `close()`. */
 export function healthProbe(port: number): HealthProbe {
+  const forget = trackConnection(`healthProbe(${port})`);
   const client = new HealthClient(
     `127.0.0.1:${port}`,
     credentials.createInsecure(),
+    OWN_CONNECTION,
   ) as unknown as Client & {
     check(...args: unknown[]): void;
     watch(request: { service: string }): NodeJS.EventEmitter & { cancel(): void };
@@ -41,6 +47,9 @@ export function healthProbe(port: number): HealthProbe {
       });
       return { statuses, cancel: () => call.cancel(), ended };
     },
-    close: () => client.close(),
+    close() {
+      client.close();
+      forget();
+    },
   };
 }

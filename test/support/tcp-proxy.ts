@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { trackRunning } from "./leaks.js";
 
 /** A TCP proxy between the server and a dependency, which a test can cut and heal. */
 export interface TcpProxy {
@@ -16,7 +17,7 @@ export interface TcpProxy {
 /**
  * Starts a proxy on an ephemeral loopback port forwarding to `target`. Cutting it is what a
  * network partition or a dead database looks like to the service: sockets die mid-query and
- * reconnects fail.
+ * reconnects fail. Tracked (leaks.ts) until `close()`, which also ends every connection through it.
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let open = true;
@@ -47,6 +48,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const forget = trackRunning(`TCP proxy to ${target.host}:${target.port}`);
   return {
     port: (server.address() as AddressInfo).port,
     cut() {
@@ -63,6 +65,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     close() {
       open = false;
+      forget();
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
