@@ -1,5 +1,4 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
