@@ -1,5 +1,6 @@
 import type { Executor } from "../storage/database.js";
 import {
+  assertOneTenant,
   findSales,
   insertSales,
   keyOf,
@@ -32,8 +33,10 @@ export function voidedOriginalOf(row: SaleRow): string | undefined {
  */
 export async function writeSaleBatch(
   db: Executor,
+  tenantId: string,
   rows: readonly SaleRow[],
 ): Promise<WriteResult[]> {
+  assertOneTenant(tenantId, rows);
   const keys = rows.map((row) => keyOf(row.tenantId, row.idempotencyKey));
   const first = new Map<string, number>();
   const uniqueRows: SaleRow[] = [];
@@ -54,8 +57,8 @@ export async function writeSaleBatch(
     first.set(key, uniqueRows.length);
     uniqueRows.push(row);
   });
-  const stored = await insertSales(db, uniqueRows);
-  const heldResults = await resolveHeld(db, held);
+  const stored = await insertSales(db, tenantId, uniqueRows);
+  const heldResults = await resolveHeld(db, tenantId, held);
   // The usual case (a stream's records, distinct calls): nothing repeated, nothing to map back.
   if (uniqueRows.length === rows.length) return stored;
   const seen = new Set<string>();
@@ -72,16 +75,21 @@ export async function writeSaleBatch(
  * What became of held-back voids: what is stored under their keys, else a conflict, explained by
  * what is stored now that the batch is (its original voided by the earlier void, usually).
  */
-async function resolveHeld(db: Executor, held: readonly SaleRow[]): Promise<WriteResult[]> {
+async function resolveHeld(
+  db: Executor,
+  tenantId: string,
+  held: readonly SaleRow[],
+): Promise<WriteResult[]> {
   if (held.length === 0) return [];
   const found = new Map<string, StoredSale>();
-  for (const s of await findSales(db, held)) found.set(keyOf(s.tenantId, s.idempotencyKey), s);
-  const refused = held.filter((row) => !found.has(keyOf(row.tenantId, row.idempotencyKey)));
-  const reasons = await explainRefusedVoids(db, refused);
+  const keys = held.map((row) => row.idempotencyKey);
+  for (const s of await findSales(db, tenantId, keys)) found.set(s.idempotencyKey, s);
+  const refused = held.filter((row) => !found.has(row.idempotencyKey));
+  const reasons = await explainRefusedVoids(db, tenantId, refused);
   const reasonOf = new Map(refused.map((row, i) => [row, reasons[i]]));
   return held.map(
     (row) =>
-      found.get(keyOf(row.tenantId, row.idempotencyKey)) ?? {
+      found.get(row.idempotencyKey) ?? {
         tenantId: row.tenantId,
         idempotencyKey: row.idempotencyKey,
         originalConflict:

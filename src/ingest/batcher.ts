@@ -17,25 +17,52 @@ interface Pending<T, R> {
  * calls share one statement and one commit instead of paying a transaction each; when idle, a
  * call waits only for the current event-loop turn. `write` must return one result per item, in
  * order; if it throws, every item of that batch fails with the error.
+ *
+ * With `groupOf`, a batch holds items of one group (the service groups by tenant, so every
+ * statement names one tenant and a distributed database routes it to one shard): the oldest
+ * waiting item's group, with every other waiting item of that group, in arrival order. No group
+ * starves: the next batch starts from whatever is then oldest.
  */
 export function createBatcher<T, R>(options: {
   maxBatch: number;
   maxConcurrent: number;
-  write: (items: T[]) => Promise<R[]>;
+  groupOf?: (item: T) => string;
+  write: (items: T[], group: string) => Promise<R[]>;
 }): Batcher<T, R> {
-  const queue: Pending<T, R>[] = [];
+  let queue: Pending<T, R>[] = [];
   let inFlight = 0;
   let scheduled = false;
   let idle: (() => void)[] = [];
 
+  // The oldest item's group and the rest of that group, in order; one pass over the queue.
+  const groupOf = options.groupOf ?? (() => "");
+  const takeBatch = (): { group: string; batch: Pending<T, R>[] } => {
+    const group = groupOf((queue[0] as Pending<T, R>).item);
+    if (options.groupOf === undefined) return { group, batch: queue.splice(0, options.maxBatch) };
+    const batch: Pending<T, R>[] = [];
+    const rest: Pending<T, R>[] = [];
+    for (const pending of queue) {
+      if (batch.length < options.maxBatch && groupOf(pending.item) === group) {
+        batch.push(pending);
+      } else rest.push(pending);
+    }
+    queue = rest;
+    return { group, batch };
+  };
+
   const pump = (): void => {
     scheduled = false;
     while (inFlight < options.maxConcurrent && queue.length > 0) {
-      const batch = queue.splice(0, options.maxBatch);
+      const { group, batch } = takeBatch();
       inFlight++;
       // Promise.resolve().then: a write that throws synchronously still fails its batch.
       Promise.resolve()
-        .then(() => options.write(batch.map((p) => p.item)))
+        .then(() =>
+          options.write(
+            batch.map((p) => p.item),
+            group,
+          ),
+        )
         .then(
           (results) => {
             batch.forEach((p, i) => {

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
 import { LEDGER_RECORD_COLUMNS, ledgerColumns } from "./ledger-repository.js";
-import { explainRefusedVoids, VOID_GUARD } from "./void-guard.js";
+import { explainRefusedVoids, voidGuard } from "./void-guard.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
 export interface SaleRow {
@@ -54,7 +54,6 @@ export interface OriginalConflict {
 export type WriteResult = StoredSale | OriginalConflict;
 
 interface InsertedRow {
-  tenant_id: string;
   idempotency_key: string;
   id: string;
   accepted_us: string;
@@ -67,8 +66,8 @@ interface ExistingRow extends InsertedRow {
 const HASH_BYTES = 32;
 
 /**
- * Writes a batch of sales in one INSERT statement and reports, for every row, what the database
- * now holds under its key. Rows whose key already exists are left untouched (ON CONFLICT DO
+ * Writes a batch of one tenant's sales in one INSERT statement and reports, for every row, what
+ * the database now holds under its key. Rows whose key already exists are left untouched (ON CONFLICT DO
  * NOTHING) and are read back in a second statement: it runs after the first has waited for any
  * concurrent writer of the same key to commit, so it sees that writer's row. A post-void that
  * conflicts with its original (see void-guard.ts) is not written either and comes back as an
@@ -78,8 +77,13 @@ const HASH_BYTES = 32;
  * original (the second would be refused whichever came first). They are written in key order so
  * two batches that share keys lock them in the same order and cannot deadlock.
  */
-export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promise<WriteResult[]> {
+export async function insertSales(
+  db: Executor,
+  tenantId: string,
+  rows: readonly SaleRow[],
+): Promise<WriteResult[]> {
   if (rows.length === 0) return [];
+  assertOneTenant(tenantId, rows);
   const order = rows.map((_, i) => i).sort((a, b) => compareKeys(rows[a], rows[b]));
   // Two parameters whatever the batch size, far below the 65,535-parameter cap, reading the same
   // on pg and PGlite: the text columns as one JSON document, and every row's payload hash and
@@ -92,7 +96,6 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     binary.write(r.payloadHash, at, HASH_BYTES, "hex");
     binary.set(r.sale, at + HASH_BYTES);
     const column = {
-      tenant_id: r.tenantId,
       idempotency_key: r.idempotencyKey,
       id: r.id,
       source: r.source,
@@ -114,11 +117,13 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
   // document and defaulted here: the document stays near its v1 size.
   // A batch without post-voids (nearly every batch) skips the guard altogether. ON CONFLICT has
   // no target so that it covers the one-void-per-original index as well as the key.
-  const guard = rows.some((r) => r.ledger.kind === "post_void") ? sql`where ${VOID_GUARD}` : sql``;
+  const guard = rows.some((r) => r.ledger.kind === "post_void")
+    ? sql`where ${voidGuard(tenantId)}`
+    : sql``;
   const inserted = await sql<InsertedRow>`
     with r as (
       select * from json_to_recordset(${JSON.stringify(columns)}::json) as r(
-        tenant_id text, idempotency_key text, id uuid, source text, location_id text,
+        idempotency_key text, id uuid, source text, location_id text,
         register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
         at int4, len int4, ${LEDGER_RECORD_COLUMNS}))
     insert into sales (tenant_id, idempotency_key, id, payload_hash, source, location_id,
@@ -127,7 +132,7 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
                        original_idempotency_key, original_kind, business_day, gross_minor,
                        discount_minor, service_charge_minor, tax_minor, included_tax_minor,
                        rounding_minor, tip_minor, net_minor)
-    select r.tenant_id, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
+    select ${tenantId}::text, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
            r.location_id, r.register_id, r.sale_id,
            timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
            r.total_minor, substring(b.bytes from r.at + 32 for r.len),
@@ -138,29 +143,30 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
     from r, (select ${binary}::bytea as bytes) as b
     ${guard}
     on conflict do nothing
-    returning tenant_id, idempotency_key, id::text as id,
+    returning idempotency_key, id::text as id,
               (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us`.execute(db);
 
+  // One tenant: the idempotency key alone names a row of the batch.
   const index = new Map<string, number>();
   rows.forEach((r, i) => {
-    index.set(keyOf(r.tenantId, r.idempotencyKey), i);
+    index.set(r.idempotencyKey, i);
   });
   const results: (WriteResult | undefined)[] = new Array(rows.length);
   for (const row of inserted.rows) {
-    const i = index.get(keyOf(row.tenant_id, row.idempotency_key)) as number;
-    results[i] = { ...toStored(row, (rows[i] as SaleRow).payloadHash), inserted: true };
+    const i = index.get(row.idempotency_key) as number;
+    results[i] = { ...toStored(tenantId, row, (rows[i] as SaleRow).payloadHash), inserted: true };
   }
   if (inserted.rows.length < rows.length) {
-    const missing = rows.filter((_, i) => results[i] === undefined);
-    for (const row of await findSales(db, missing)) {
-      results[index.get(keyOf(row.tenantId, row.idempotencyKey)) as number] = row;
+    const missing = rows.filter((_, i) => results[i] === undefined).map((r) => r.idempotencyKey);
+    for (const row of await findSales(db, tenantId, missing)) {
+      results[index.get(row.idempotencyKey) as number] = row;
     }
   }
   const refused = rows.filter((r, i) => results[i] === undefined && r.ledger.kind === "post_void");
   if (refused.length > 0) {
-    const reasons = await explainRefusedVoids(db, refused);
+    const reasons = await explainRefusedVoids(db, tenantId, refused);
     refused.forEach((r, j) => {
-      results[index.get(keyOf(r.tenantId, r.idempotencyKey)) as number] = {
+      results[index.get(r.idempotencyKey) as number] = {
         tenantId: r.tenantId,
         idempotencyKey: r.idempotencyKey,
         // Nothing holds any more: a concurrent writer changed what is stored meanwhile.
@@ -176,29 +182,53 @@ export async function insertSales(db: Executor, rows: readonly SaleRow[]): Promi
   });
 }
 
-/** Reads what is stored under the given keys; keys with nothing stored are absent. */
+/**
+ * Reads what is stored under one tenant's idempotency keys; keys with nothing stored are absent.
+ * The tenant is one parameter and the keys an array, so a tenant-distributed database (Citus)
+ * plans it on its fast path and sends it to the tenant's one shard.
+ */
 export async function findSales(
   db: Executor,
-  keys: readonly { tenantId: string; idempotencyKey: string }[],
+  tenantId: string,
+  idempotencyKeys: readonly string[],
 ): Promise<StoredSale[]> {
-  if (keys.length === 0) return [];
-  const payload = JSON.stringify(
-    keys.map((k) => ({ tenant_id: k.tenantId, idempotency_key: k.idempotencyKey })),
-  );
+  if (idempotencyKeys.length === 0) return [];
   const found = await sql<ExistingRow>`
-    select s.tenant_id, s.idempotency_key, s.id::text as id,
-           (extract(epoch from s.accepted_at) * 1000000)::int8::text as accepted_us,
-           encode(s.payload_hash, 'hex') as payload_hash
-    from jsonb_to_recordset(${payload}::jsonb) as k(tenant_id text, idempotency_key text)
-    join sales s on s.tenant_id = k.tenant_id and s.idempotency_key = k.idempotency_key`.execute(
+    select idempotency_key, id::text as id,
+           (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us,
+           encode(payload_hash, 'hex') as payload_hash
+    from sales
+    where tenant_id = ${tenantId} and idempotency_key = any(${idempotencyKeys}::text[])`.execute(
     db,
   );
-  return found.rows.map((row) => ({ ...toStored(row, row.payload_hash), inserted: false }));
+  return found.rows.map((row) => ({
+    ...toStored(tenantId, row, row.payload_hash),
+    inserted: false,
+  }));
 }
 
-function toStored(row: InsertedRow, payloadHash: string): Omit<StoredSale, "inserted"> {
+/**
+ * Every statement on tenant data names one tenant, so a distributed database routes it to one
+ * shard (README, "Scaling out"); a batch mixing tenants is a caller's bug, never split silently.
+ */
+export function assertOneTenant(
+  tenantId: string,
+  rows: readonly { readonly tenantId: string }[],
+): void {
+  for (const row of rows) {
+    if (row.tenantId !== tenantId) {
+      throw new Error(`a batch of tenant ${tenantId} holds a row of tenant ${row.tenantId}`);
+    }
+  }
+}
+
+function toStored(
+  tenantId: string,
+  row: InsertedRow,
+  payloadHash: string,
+): Omit<StoredSale, "inserted"> {
   return {
-    tenantId: row.tenant_id,
+    tenantId,
     idempotencyKey: row.idempotency_key,
     id: row.id,
     acceptedAtMicros: BigInt(row.accepted_us),

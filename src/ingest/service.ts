@@ -79,7 +79,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const guard: DbGuard = options.guard ?? ((operation) => operation());
   const budget: RecordBudget = options.budget ?? { acquire: async () => {} };
   const writes = new InFlight();
-  const write = (rows: readonly SaleRow[]) => writes.track(guard(() => writeSaleBatch(db, rows)));
+  const write = (tenantId: string, rows: readonly SaleRow[]) =>
+    writes.track(guard(() => writeSaleBatch(db, tenantId, rows)));
   const streamLimits: StreamLimits = {
     batchSize: options.streamBatchSize,
     batchMaxBytes: STREAM_BATCH_MAX_BYTES,
@@ -90,9 +91,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const unaryWrites = createBatcher<SaleRow, WriteResult>({
     maxBatch: options.unaryBatchSize,
     maxConcurrent: options.unaryMaxConcurrentWrites,
-    write: (rows) => {
+    groupOf: (row) => row.tenantId,
+    write: (rows, tenantId) => {
       observer.batch("unary", rows.length);
-      return write(rows);
+      return write(tenantId, rows);
     },
   });
 

@@ -70,7 +70,10 @@ export class Session implements StreamSession {
     private readonly tenantId: string,
     private readonly streamKey: string | undefined,
     private readonly observer: IngestObserver,
-    private readonly writeBatch: (rows: readonly SaleRow[]) => Promise<WriteResult[]>,
+    private readonly writeBatch: (
+      tenantId: string,
+      rows: readonly SaleRow[],
+    ) => Promise<WriteResult[]>,
     private readonly budget: RecordBudget,
   ) {}
 
@@ -243,7 +246,10 @@ export class Session implements StreamSession {
 
   private async write(batch: { offset: number; row: SaleRow }[]): Promise<void> {
     this.observer.batch("stream", batch.length);
-    const stored = await this.writeBatch(batch.map((b) => b.row));
+    const stored = await this.writeBatch(
+      this.tenantId,
+      batch.map((b) => b.row),
+    );
     // Counted per source, then reported once per batch: metrics stay off the per-record path.
     const counts = new Map<string, Record<Outcome, number>>();
     batch.forEach(({ offset, row }, i) => {

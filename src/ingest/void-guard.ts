@@ -24,14 +24,14 @@ export interface VoidRow {
  * `batch`) the other rows of the batch that are either, since the statement's snapshot does not
  * see what it writes itself and a sale and its void often travel in one batch.
  */
-function candidates(batch: boolean): RawBuilder<unknown> {
+function candidates(tenantId: string, batch: boolean): RawBuilder<unknown> {
   const stored = (match: RawBuilder<unknown>) => sql`
     select s.kind, s.source, s.location_id, s.sale_id, s.currency, s.total_minor,
            s.gross_minor as gross, s.discount_minor as discount,
            s.service_charge_minor as service_charge, s.tax_minor as tax,
            s.included_tax_minor as included_tax, s.rounding_minor as rounding,
            s.tip_minor as tip, s.net_minor as net
-    from sales s where s.tenant_id = r.tenant_id and ${match}`;
+    from sales s where s.tenant_id = ${tenantId} and ${match}`;
   const byIdentity = stored(
     sql`s.source = r.o_source and s.location_id = r.o_location_id and s.sale_id = r.o_sale_id`,
   );
@@ -43,7 +43,7 @@ function candidates(batch: boolean): RawBuilder<unknown> {
            coalesce(q.service_charge, 0), coalesce(q.tax, 0), coalesce(q.included_tax, 0),
            coalesce(q.rounding, 0), coalesce(q.tip, 0), coalesce(q.net, 0)
     from r q
-    where q.tenant_id = r.tenant_id and q.idempotency_key <> r.idempotency_key
+    where q.idempotency_key <> r.idempotency_key
       and ((q.source = r.o_source and q.location_id = r.o_location_id
             and q.sale_id = r.o_sale_id) or q.idempotency_key = r.o_key)`;
 }
@@ -72,28 +72,30 @@ const MISMATCH = sql`
   end`;
 
 /**
- * The INSERT's condition on each row of a batch that holds post-voids: any other kind passes; a
- * void passes unless a transaction it may be voiding is a void, of another kind than it says, or
- * not cancelled by it exactly. (A second void of one original is refused by the unique index
- * `sales_one_void_per_original`, which the INSERT's ON CONFLICT DO NOTHING covers.)
+ * The INSERT's condition on each row of a batch of `tenantId`'s that holds post-voids: any other
+ * kind passes; a void passes unless a transaction it may be voiding is a void, of another kind
+ * than it says, or not cancelled by it exactly. (A second void of one original is refused by the
+ * unique index `sales_one_void_per_original`, which the INSERT's ON CONFLICT DO NOTHING covers.)
  */
-export const VOID_GUARD = sql`
-  r.kind is distinct from 'post_void'
-  or not exists (select 1 from (${candidates(true)}) o where (${MISMATCH}) is not null)`;
+export function voidGuard(tenantId: string): RawBuilder<unknown> {
+  return sql`
+    r.kind is distinct from 'post_void'
+    or not exists (select 1 from (${candidates(tenantId, true)}) o where (${MISMATCH}) is not null)`;
+}
 
 /**
- * Why each of these post-voids, neither stored nor found under its key, was refused: its
+ * Why each of these post-voids of one tenant's, neither stored nor found under its key, was refused: its
  * original already has a void (naming that void's key), or the reason the guard refused it;
  * undefined when neither holds any more (a concurrent writer changed what is stored). One query
  * for all of them; the reasons come in the order of `rows`.
  */
 export async function explainRefusedVoids(
   db: Executor,
+  tenantId: string,
   rows: readonly VoidRow[],
 ): Promise<(string | undefined)[]> {
   const document = rows.map((r, i) => ({
     i,
-    tenant_id: r.tenantId,
     idempotency_key: r.idempotencyKey,
     currency: r.currency,
     total_minor: r.totalMinor,
@@ -102,15 +104,15 @@ export async function explainRefusedVoids(
   const found = await sql<{ i: number; voided_by: string | null; mismatch: string | null }>`
     with r as (
       select * from json_to_recordset(${JSON.stringify(document)}::json) as r(
-        i int4, tenant_id text, idempotency_key text, currency text, total_minor int8,
+        i int4, idempotency_key text, currency text, total_minor int8,
         ${LEDGER_RECORD_COLUMNS}))
     select r.i,
            (select v.idempotency_key from sales v
-            where v.tenant_id = r.tenant_id and v.kind = 'post_void'
+            where v.tenant_id = ${tenantId} and v.kind = 'post_void'
               and v.original_source = r.o_source and v.original_location_id = r.o_location_id
               and v.original_sale_id = r.o_sale_id and v.idempotency_key <> r.idempotency_key
             limit 1) as voided_by,
-           (select min(${MISMATCH}) from (${candidates(false)}) o) as mismatch
+           (select min(${MISMATCH}) from (${candidates(tenantId, false)}) o) as mismatch
     from r`.execute(db);
   const reasons: (string | undefined)[] = rows.map(() => undefined);
   for (const f of found.rows) {

@@ -55,7 +55,7 @@ for (const kind of ["postgres", "pglite"] as const) {
         const key = `pos:${sale.source}:${sale.locationId}:${sale.saleId}`;
         return toSaleRow(tenant, key, uuidv7(), fingerprintSale(sale), sale);
       });
-      return writeSaleBatch(handle.db, rows);
+      return writeSaleBatch(handle.db, tenant, rows);
     }
 
     async function daily(tenant: string): Promise<DailyRow[]> {

@@ -92,6 +92,32 @@ describe("createBatcher", () => {
     expect(w.calls).toHaveLength(1);
   });
 
+  it("with groupOf, writes each group apart, oldest first, in arrival order within a group", async () => {
+    const w = controlledWriter<string, string>();
+    const groups: string[] = [];
+    const b = createBatcher({
+      maxBatch: 2,
+      maxConcurrent: 1,
+      groupOf: (item: string) => item.slice(0, 1),
+      write: (items: string[], group: string) => {
+        groups.push(group);
+        return w.write(items);
+      },
+    });
+    const results = ["a1", "b1", "a2", "a3", "c1", "b2"].map((item) => b.submit(item));
+    for (let i = 0; i < 4; i++) {
+      await turn();
+      w.call(i).done.resolve(w.call(i).items.map((item) => `r-${item}`));
+      await turn();
+    }
+    // a3 waits for the next batch of a, which comes after b and c: the oldest waiting goes first.
+    expect(w.calls.map((c) => c.items)).toEqual([["a1", "a2"], ["b1", "b2"], ["a3"], ["c1"]]);
+    expect(groups).toEqual(["a", "b", "a", "c"]);
+    await expect(Promise.all(results)).resolves.toEqual(
+      ["a1", "b1", "a2", "a3", "c1", "b2"].map((item) => `r-${item}`),
+    );
+  });
+
   it("does not write before the current event-loop turn ends", async () => {
     const w = controlledWriter<number, number>();
     const b = createBatcher({ maxBatch: 10, maxConcurrent: 1, write: w.write });
