@@ -125,7 +125,10 @@ for (const kind of ["postgres", "pglite"] as const) {
         row(`k-${9 - i}`, s, times[i % times.length] as number, i % 2 ? ZERO_LEDGER : FULL_LEDGER),
       );
       const repeated = { ...(rows[2] as SaleRow), id: uuidv7() };
-      const results = (await writeSaleBatch(handle.db, "acme", [...rows, repeated])) as StoredSale[];
+      const results = (await writeSaleBatch(handle.db, "acme", [
+        ...rows,
+        repeated,
+      ])) as StoredSale[];
 
       expect(results.map((r) => r.inserted)).toEqual([...rows.map(() => true), false]);
       expect(results.map((r) => r.id)).toEqual([...rows.map((r) => r.id), rows[2]?.id]);
@@ -161,7 +164,10 @@ for (const kind of ["postgres", "pglite"] as const) {
       const first = row("again", randomBytes(40), 1_768_478_400_000_001);
       const [stored] = await writeSaleBatch(handle.db, "acme", [first]);
       const other = row("again", randomBytes(41), 1_768_478_400_000_002);
-      const [again] = await writeSaleBatch(handle.db, "acme", [other, row("fresh", randomBytes(3), 1)]);
+      const [again] = await writeSaleBatch(handle.db, "acme", [
+        other,
+        row("fresh", randomBytes(3), 1),
+      ]);
       expect(again).toEqual({ ...stored, inserted: false });
     });
   });
