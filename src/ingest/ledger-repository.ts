@@ -55,50 +55,56 @@ export interface RowWithoutLedger extends SaleCursor {
 }
 
 /**
- * Up to `limit` rows whose ledger is not filled (`net_minor is null`), in key order after
- * `after`. Key order and a cursor, not "the first rows still null": a row whose ledger cannot be
- * computed stays null and must not be read again by every later batch.
+ * The tenants that have rows without a ledger, in order. The backfill's one statement over every
+ * tenant (on Citus, one query to each shard, once per run); everything after it names one tenant.
+ */
+export async function tenantsWithoutLedger(db: Executor): Promise<string[]> {
+  const rows = await db
+    .selectFrom("sales")
+    .select("tenant_id")
+    .distinct()
+    .where("net_minor", "is", null)
+    .orderBy("tenant_id")
+    .execute();
+  return rows.map((r) => r.tenant_id);
+}
+
+/**
+ * Up to `limit` of a tenant's rows whose ledger is not filled (`net_minor is null`), in key order
+ * after `afterKey`. Key order and a cursor, not "the first rows still null": a row whose ledger
+ * cannot be computed stays null and must not be read again by every later batch.
  */
 export async function findRowsWithoutLedger(
   db: Executor,
-  after: SaleCursor | undefined,
+  tenantId: string,
+  afterKey: string | undefined,
   limit: number,
 ): Promise<RowWithoutLedger[]> {
   const rows = await db
     .selectFrom("sales")
-    .select(["tenant_id", "idempotency_key", "sale"])
+    .select(["idempotency_key", "sale"])
+    .where("tenant_id", "=", tenantId)
     .where("net_minor", "is", null)
-    .$if(after !== undefined, (q) =>
-      q.where(
-        (eb) => eb.refTuple("tenant_id", "idempotency_key"),
-        ">",
-        (eb) => eb.tuple(after?.tenantId as string, after?.idempotencyKey as string),
-      ),
-    )
-    .orderBy("tenant_id")
+    .$if(afterKey !== undefined, (q) => q.where("idempotency_key", ">", afterKey as string))
     .orderBy("idempotency_key")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
-    tenantId: r.tenant_id,
-    idempotencyKey: r.idempotency_key,
-    sale: r.sale,
-  }));
+  return rows.map((r) => ({ tenantId, idempotencyKey: r.idempotency_key, sale: r.sale }));
 }
 
 /**
- * Writes the ledger values of stored rows in one statement, only where they are still null, so
- * a rerun or a race with another backfill changes nothing twice. `total_minor` is rewritten from
- * the ledger too: unchanged for every kind but a post-void, stored negated. Returns how many
- * rows it filled.
+ * Writes the ledger values of one tenant's stored rows in one statement, only where they are
+ * still null, so a rerun or a race with another backfill changes nothing twice. `total_minor` is
+ * rewritten from the ledger too: unchanged for every kind but a post-void, stored negated.
+ * Returns how many rows it filled.
  */
 export async function fillLedger(
   db: Executor,
-  rows: readonly (SaleCursor & { readonly ledger: SaleLedger })[],
+  tenantId: string,
+  rows: readonly { readonly idempotencyKey: string; readonly ledger: SaleLedger }[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const document = rows.map((r) => ({
-    tenant_id: r.tenantId,
     idempotency_key: r.idempotencyKey,
     total_minor: r.ledger.totalMinor.toString(),
     ...ledgerColumns(r.ledger),
@@ -115,8 +121,8 @@ export async function fillLedger(
         rounding_minor = coalesce(r.rounding, 0), tip_minor = coalesce(r.tip, 0),
         net_minor = coalesce(r.net, 0), total_minor = r.total_minor
     from json_to_recordset(${JSON.stringify(document)}::json) as r(
-      tenant_id text, idempotency_key text, total_minor int8, ${LEDGER_RECORD_COLUMNS})
-    where s.tenant_id = r.tenant_id and s.idempotency_key = r.idempotency_key
+      idempotency_key text, total_minor int8, ${LEDGER_RECORD_COLUMNS})
+    where s.tenant_id = ${tenantId} and s.idempotency_key = r.idempotency_key
       and s.net_minor is null`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }

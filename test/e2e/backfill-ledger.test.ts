@@ -132,7 +132,8 @@ for (const kind of ["postgres", "pglite"] as const) {
 
       const summary = await backfillLedger(handle.db, { batchSize: 1_000 });
       expect(summary).toMatchObject({
-        batches: 2,
+        // Tenant by tenant: acme's last 1,345 rows in two batches, globex's (if any) and zz's in one.
+        batches: 2 + (other.length > 0 ? 1 : 0) + 1,
         read: sales.length + other.length + 1 - 1_000,
         filled: sales.length + other.length - 1_000,
         unfilled: 1,
