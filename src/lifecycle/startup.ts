@@ -13,6 +13,7 @@ import type { MetricsServer } from "../observability/metrics-server.js";
 import { BreakerOpenError } from "../resilience/breaker.js";
 import type { TenantRateLimiter } from "../resilience/rate-limiter.js";
 import type { DatabaseHandle } from "../storage/database.js";
+import { distributeTables } from "../storage/distribute.js";
 import { assertSchemaCurrent, migrateToLatest } from "../storage/migrate.js";
 
 /** Ports the app bound. */
@@ -66,6 +67,12 @@ export function createStartup(parts: StartupParts): Startup {
       const { results } = await migrateToLatest(db);
       for (const r of results ?? []) {
         logger.info({ migration: r.migrationName, status: r.status }, "migration");
+      }
+      // A table a migration just added is placed as well, so a Citus schema stays distributed.
+      const placed = await distributeTables(db);
+      for (const t of placed.citus === undefined ? [] : placed.tables) {
+        if (t.action === "created")
+          logger.info({ table: t.table, placement: t.placement }, "citus");
       }
     }
     await assertSchemaCurrent(db);
