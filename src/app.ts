@@ -20,7 +20,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
 import { createDbBreaker } from "./resilience/breaker.js";
 import { createTenantRateLimiter } from "./resilience/rate-limiter.js";
-import { createDatabase } from "./storage/database.js";
+import { createDatabase, type QueryObserver } from "./storage/database.js";
 
 export type { BoundPorts };
 
@@ -39,12 +39,18 @@ export interface App {
   readonly metrics: Metrics;
 }
 
+/** What a caller may observe of a running app beyond its metrics and logs. */
+export interface AppHooks {
+  /** Told about every database query the app makes (tests prove statement shapes with it). */
+  readonly onQuery?: QueryObserver;
+}
+
 /**
  * The composition root: builds every component from the config, up front and without side
  * effects (nothing connects, listens or opens a file until `start`), and wires them together.
  * Nothing here is module-level state, so tests build as many apps as they like in one process.
  */
-export function createApp(config: Config, logger: Logger): App {
+export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}): App {
   const health = createHealthModel(logger);
   logDatabaseOutages(health, logger);
   const metrics = createMetrics(new Registry(), {
@@ -60,7 +66,17 @@ export function createApp(config: Config, logger: Logger): App {
   });
 
   // Storage and the guards in front of it.
-  const database = createDatabase(config.database, meter.meterQueries(metrics));
+  const meterQuery = meter.meterQueries(metrics);
+  const { onQuery } = hooks;
+  const database = createDatabase(
+    config.database,
+    onQuery
+      ? (...query) => {
+          meterQuery(...query);
+          onQuery(...query);
+        }
+      : meterQuery,
+  );
   const breaker = createDbBreaker(config.breaker, logger);
   breaker.onStateChange((state) => health.update({ breakerOpen: state !== "closed" }));
   meter.meterStateChanges(metrics, health, breaker);

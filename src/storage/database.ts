@@ -99,8 +99,13 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/** Told about every query: its SQL, how long it took, whether it failed. */
-export type QueryObserver = (sql: string, durationMs: number, failed: boolean) => void;
+/** Told about every query: its SQL, how long it took, whether it failed, and its parameters. */
+export type QueryObserver = (
+  sql: string,
+  durationMs: number,
+  failed: boolean,
+  parameters: readonly unknown[],
+) => void;
 
 /**
  * Builds the configured database: a pg pool against `DATABASE_URL`, or embedded PGlite stored in
@@ -114,7 +119,12 @@ export function createDatabase(
 ): DatabaseHandle {
   const log = onQuery
     ? (event: LogEvent) =>
-        onQuery(event.query.sql, event.queryDurationMillis, event.level === "error")
+        onQuery(
+          event.query.sql,
+          event.queryDurationMillis,
+          event.level === "error",
+          event.query.parameters,
+        )
     : undefined;
   if (config.kind === "postgres") {
     const pool = new pg.Pool({

@@ -7,7 +7,7 @@ import { type App, createApp } from "../../src/app.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import type { Config } from "../../src/config/index.js";
 import type { Logger } from "../../src/observability/logger.js";
-import { createDatabase } from "../../src/storage/database.js";
+import { createDatabase, type QueryObserver } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { connectIngest } from "./connect-client.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
@@ -94,6 +94,8 @@ export async function startTestServer(
     logger?: Logger;
     /** Postgres only: the server reaches the database through this port (a test's TCP proxy). */
     viaPort?: number;
+    /** Told about every query the server makes. */
+    onQuery?: QueryObserver;
   } = {},
 ): Promise<TestServer> {
   let testDb: TestDatabase | undefined;
@@ -119,7 +121,9 @@ export async function startTestServer(
   const globex = (await createApiKey(setup.db, "globex")).token;
   await setup.close();
 
-  const app = createApp(config, options.logger ?? testLogger());
+  const app = createApp(config, options.logger ?? testLogger(), {
+    ...(options.onQuery && { onQuery: options.onQuery }),
+  });
   const forget = trackRunning(`test server (${config.database.kind})`);
   const { grpcPort } = await app.start();
   const baseUrl = `http://127.0.0.1:${grpcPort}`;
