@@ -26,8 +26,24 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: BASE_DATABASE_URL });
+/**
+ * A fresh schema of its own in an existing database (a Citus coordinator's, where a new database
+ * would lack the extension and its workers), reached by a URL whose connections put it first on
+ * the search path. `drop` removes it with everything in it.
+ */
+export async function createTestSchema(databaseUrl: string): Promise<TestDatabase> {
+  const name = `pos_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  await admin(`create schema ${name}`, databaseUrl);
+  const url = new URL(databaseUrl);
+  url.searchParams.set("options", `-c search_path=${name}`);
+  return {
+    url: url.toString(),
+    drop: () => admin(`drop schema if exists ${name} cascade`, databaseUrl),
+  };
+}
+
+async function admin(statement: string, url = BASE_DATABASE_URL): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(statement);

@@ -96,13 +96,15 @@ export async function startTestServer(
     viaPort?: number;
     /** Told about every query the server makes. */
     onQuery?: QueryObserver;
+    /** Postgres only: run on this database (the server drops it on stop) instead of a new one. */
+    testDatabase?: TestDatabase;
   } = {},
 ): Promise<TestServer> {
   let testDb: TestDatabase | undefined;
   let dataDir: string | undefined;
   let database: Config["database"];
   if ((options.database ?? "postgres") === "postgres") {
-    testDb = await createTestDatabase();
+    testDb = options.testDatabase ?? (await createTestDatabase());
     const url = new URL(testDb.url);
     if (options.viaPort !== undefined) url.port = String(options.viaPort);
     database = { kind: "postgres", url: url.toString(), poolMax: 10 };
