@@ -16,9 +16,9 @@ import { auth, startTestServer, type TestServer } from "../support/server.js";
 // Citus has no Debian package here, so this runs where one is given (README, "Scaling out").
 const CITUS_URL = process.env.CITUS_URL;
 if (!CITUS_URL) {
-  console.warn(
+  process.stderr.write(
     "citus.test.ts skipped: CITUS_URL is not set (a Citus coordinator's database with the " +
-      "citus extension and its workers added; see README, Scaling out)",
+      "citus extension and its workers added; see README, Scaling out)\n",
   );
 }
 
