@@ -77,6 +77,8 @@ function classify(command: string): { run: true } | { run: false; because: strin
   if (/^npm ci$/.test(command)) return because("installs: the suite runs in an installed clone");
   if (/^(\w+=\S+\s+)*npm start$/.test(command)) return because("runs the server until stopped");
   if (/^npm test$/.test(command)) return because("the suite itself");
+  // "Scaling out": a Citus coordinator and its workers, which this machine has none of.
+  if (/citus|coordinator/i.test(command)) return because("needs a Citus cluster");
   const tool = /^(grpcurl|ghz|curl|docker|kind|kubectl|kustomize)\s/.exec(command)?.[1];
   return tool ? because(`needs ${tool}`) : undefined;
 }
