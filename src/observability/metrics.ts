@@ -260,7 +260,16 @@ export function queryOperation(sqlText: string): string {
   const table =
     /\b(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?/.exec(text)?.[1] ??
     /\bjoin\s+"?(\w+)"?\s+\w+\s+on\b/.exec(text)?.[1] ??
-    /\bfrom\s+"?(\w+)"?(?!\w|"?\s*\()/.exec(text)?.[1];
+    firstTableAfterFrom(text);
   if (/^select 1\s*$/.test(text)) return "ping";
   return table ? `${verb}_${table}` : verb;
+}
+
+// The first `from <name>` that names a table: not a function's (`from json_to_recordset(`), nor
+// the field a date function takes (`extract(epoch from accepted_at)`).
+function firstTableAfterFrom(text: string): string | undefined {
+  for (const m of text.matchAll(/\bfrom\s+"?(\w+)"?(?!\w|"?\s*\()/g)) {
+    if (!/extract\s*\(\s*\w+\s*$/.test(text.slice(0, m.index))) return m[1];
+  }
+  return undefined;
 }

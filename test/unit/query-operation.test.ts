@@ -27,6 +27,12 @@ describe("queryOperation", () => {
     expect(queryOperation('select "tenant_id" from "sales" where "net_minor" is null')).toBe(
       "select_sales",
     );
+    // The read-back: a `from` inside extract(epoch from …) is no table.
+    expect(
+      queryOperation(
+        "\n    select idempotency_key, id::text as id,\n           (extract(epoch from accepted_at) * 1000000)::int8::text as accepted_us\n    from sales\n    where tenant_id = $1 and idempotency_key = any($2::text[])",
+      ),
+    ).toBe("select_sales");
     expect(queryOperation("select 1")).toBe("ping");
   });
 });
