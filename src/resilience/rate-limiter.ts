@@ -14,6 +14,14 @@ import { createRedisClient, describeRedisTarget, type RedisStore } from "./redis
 /** The window of the burst allowance: `burst` extra records per this many seconds. */
 export const BURST_WINDOW_SECONDS = 10;
 
+/**
+ * How long after a failed Redis command a good one counts as Redis being back. While one cluster
+ * node is dead, calls for its slots fail and calls for the others succeed, interleaved; without
+ * this the backend would flap between "redis" and "insurance" (and log each flap) until the node
+ * returns.
+ */
+export const REDIS_RECOVERY_QUIET_MS = 1_000;
+
 /** Per-tenant record budgets, shared by every replica through Redis when it is configured. */
 export interface TenantRateLimiter {
   /**
@@ -50,9 +58,10 @@ export function createTenantRateLimiter(
     ? createRedisClient(config.redis, config.redisCommandTimeoutMs)
     : undefined;
 
-  // Whether the last word from Redis was good. Connection events alone do not tell: a Cluster
-  // stays "ready" while one of its nodes is dead, so every command's outcome counts too.
+  // Whether Redis is answering. Connection events alone do not tell: a Cluster stays "ready"
+  // while one of its nodes is dead, so every command's outcome counts too.
   let redisUp = false;
+  let lastFailureAt = Number.NEGATIVE_INFINITY;
   const up = () => {
     if (!redisUp && config.redis) {
       logger.info(
@@ -74,6 +83,13 @@ export function createTenantRateLimiter(
       );
     }
     redisUp = false;
+  };
+  const succeeded = () => {
+    if (redisUp || Date.now() - lastFailureAt >= REDIS_RECOVERY_QUIET_MS) up();
+  };
+  const failed = (err: unknown) => {
+    lastFailureAt = Date.now();
+    down(err);
   };
   if (redis) {
     redis.on("ready", up);
@@ -132,13 +148,13 @@ export function createTenantRateLimiter(
     }
     try {
       await shared.consume(key, points);
-      up();
+      succeeded();
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
-        up();
+        succeeded();
         throw rejection;
       }
-      down(rejection);
+      failed(rejection);
       if (config.onRedisFailure !== "insurance") {
         throw new DependencyUnavailableError("rate limiter unavailable; retry shortly", 1_000, {
           cause: rejection,
