@@ -295,11 +295,56 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
     // The bucket is on the master, which the server was never told of but by the sentinel.
     const limit = { recordsPerSecond: 5, burst: 0 };
     const stored = await sentinel.cli(
+      sentinel.master,
       "exists",
       bucketKey("rate", limit, id),
       bucketKey("burst", limit, id),
     );
     expect(Number(stored)).toBeGreaterThanOrEqual(1);
     expect(lines.filter((l) => /redis unavailable/.test(String(l.msg)))).toEqual([]);
+  });
+
+  it("answers from the insurance through a failover, then limits on the new master", async () => {
+    const metricsPort = (await server.app.listening).metricsPort;
+    const client = server.client();
+    const call = () => outcome(client.ingest({ sale: makeSale() }, auth(key)));
+    const logged = (msg: string) => lines.filter((l) => l.msg === msg).length;
+    const connectedBefore = logged("redis connected: rate limits are shared across replicas");
+
+    await sentinel.killMaster();
+    // Every call is answered by the limit itself while there is no master.
+    for (let i = 0; i < 10; i++) {
+      const r = await call();
+      if (r !== "OK") expect(r.code).toBe(Code.ResourceExhausted);
+    }
+    expect(await backendOf(metricsPort, "insurance")).toBe(1);
+
+    await until(async () => (await sentinel.currentMaster()).port === sentinel.replica.port, {
+      timeoutMs: 60_000,
+      everyMs: 200,
+      what: "the sentinel promotes the replica",
+    });
+    await until(
+      async () => {
+        await call();
+        return (await backendOf(metricsPort, "redis")) === 1;
+      },
+      { timeoutMs: 60_000, everyMs: 200, what: "the limiter is on the new master" },
+    );
+    expect(logged("redis unavailable: in-memory insurance limits in use")).toBe(1);
+    expect(logged("redis connected: rate limits are shared across replicas")).toBe(
+      connectedBefore + 1,
+    );
+    let refused = 0;
+    for (let i = 0; i < 12; i++) if ((await call()) !== "OK") refused++;
+    expect(refused).toBeGreaterThan(0);
+    const limit = { recordsPerSecond: 5, burst: 0 };
+    const stored = await sentinel.cli(
+      sentinel.replica,
+      "exists",
+      bucketKey("rate", limit, id),
+      bucketKey("burst", limit, id),
+    );
+    expect(Number(stored)).toBeGreaterThanOrEqual(1);
   });
 });

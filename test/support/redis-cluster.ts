@@ -32,13 +32,19 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** One master found through one `redis-server --sentinel`. */
+/** A master and its replica, watched by one `redis-server --sentinel`. */
 export interface RedisSentinel {
-  readonly master: RedisNode;
   readonly sentinel: RedisNode;
   readonly name: string;
-  /** `redis-cli` against the master; stdout, trimmed. */
-  cli(...args: string[]): Promise<string>;
+  /** The master at the start; the replica is promoted once it is killed. */
+  readonly master: RedisNode;
+  readonly replica: RedisNode;
+  /** The master the sentinel names right now. */
+  currentMaster(): Promise<RedisNode>;
+  /** SIGKILLs the first master: the sentinel then fails over to the replica. */
+  killMaster(): Promise<void>;
+  /** `redis-cli` against `node`; stdout, trimmed. */
+  cli(node: RedisNode, ...args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -262,8 +268,9 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
 }
 
 /**
- * Starts one redis-server master and one `redis-server --sentinel` monitoring it under `name`
- * (quorum 1), and waits until the sentinel names the master. Stopped and removed on failure.
+ * Starts a redis-server master, a replica of it, and one `redis-server --sentinel` monitoring the
+ * master under `name` (quorum 1, down after 1 s, so a killed master is failed over within
+ * seconds), and waits until the sentinel knows both. Stopped and removed on failure.
  */
 export async function startRedisSentinel(name = "pos-ingest"): Promise<RedisSentinel> {
   const dir = mkdtempSync(join(tmpdir(), "pos-ingest-redis-sentinel-"));
@@ -282,27 +289,45 @@ export async function startRedisSentinel(name = "pos-ingest"): Promise<RedisSent
     rmSync(dir, { recursive: true, force: true });
     forget();
   };
+  const server = (port: number, ...extra: string[]) => [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--daemonize",
+    "no",
+    ...extra,
+  ];
+  const alive = (p: Proc, port: number) => async () => {
+    if (hasExited(p)) {
+      throw new Error(`redis-server on ${port} exited: ${p.output.join("").slice(-2000)}`);
+    }
+    return answersPing(port);
+  };
   try {
     const master = { host: "127.0.0.1", port: await freePort() };
+    const replica = { host: "127.0.0.1", port: await freePort() };
     const sentinel = { host: "127.0.0.1", port: await freePort() };
-    const m = startProcess(
-      [
-        "--port",
-        String(master.port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-      ],
+    const m = startProcess(server(master.port), dir);
+    procs.push(m);
+    await until(alive(m, master.port), { timeoutMs: 30_000, what: "the master answers PING" });
+    const r = startProcess(
+      server(replica.port, "--replicaof", master.host, String(master.port)),
       dir,
     );
-    procs.push(m);
+    procs.push(r);
+    await until(alive(r, replica.port), { timeoutMs: 30_000, what: "the replica answers PING" });
+    await until(
+      async () =>
+        (await cli(replica.port, ["info", "replication"])).includes("master_link_status:up"),
+      { timeoutMs: 30_000, what: "the replica is in sync" },
+    );
     // A sentinel rewrites its config file, so it gets one of its own.
     const conf = join(dir, "sentinel.conf");
     writeFileSync(
@@ -312,27 +337,42 @@ export async function startRedisSentinel(name = "pos-ingest"): Promise<RedisSent
         "bind 127.0.0.1",
         `dir ${dir}`,
         `sentinel monitor ${name} ${master.host} ${master.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 10000`,
         "",
       ].join("\n"),
     );
     const s = startProcess([conf, "--sentinel"], dir);
     procs.push(s);
-    const alive = (p: Proc, port: number) => async () => {
-      if (hasExited(p)) {
-        throw new Error(`redis-server on ${port} exited: ${p.output.join("").slice(-2000)}`);
-      }
-      return answersPing(port);
-    };
-    await until(alive(m, master.port), { timeoutMs: 30_000, what: "the master answers PING" });
     await until(alive(s, sentinel.port), { timeoutMs: 30_000, what: "the sentinel answers PING" });
+    const currentMaster = async (): Promise<RedisNode> => {
+      const [host, port] = (
+        await cli(sentinel.port, ["sentinel", "get-master-addr-by-name", name])
+      ).split("\n");
+      return { host: host ?? "", port: Number(port) };
+    };
+    await until(async () => (await currentMaster().catch(() => undefined))?.port === master.port, {
+      timeoutMs: 30_000,
+      what: `the sentinel names ${name}'s master`,
+    });
+    // A failover needs a replica the sentinel knows of (it learns them from the master's INFO).
     await until(
       async () =>
-        (await cli(sentinel.port, ["sentinel", "get-master-addr-by-name", name]).catch(
-          () => "",
-        )) === `${master.host}\n${master.port}`,
-      { timeoutMs: 30_000, what: `the sentinel names ${name}'s master` },
+        (await cli(sentinel.port, ["sentinel", "replicas", name]).catch(() => "")).includes(
+          String(replica.port),
+        ),
+      { timeoutMs: 60_000, everyMs: 200, what: "the sentinel knows the replica" },
     );
-    return { master, sentinel, name, cli: (...a) => cli(master.port, a), stop };
+    return {
+      sentinel,
+      name,
+      master,
+      replica,
+      currentMaster,
+      killMaster: () => stopProcess(m),
+      cli: (node, ...a) => cli(node.port, a),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
