@@ -49,8 +49,13 @@ const backendOf = async (metricsPort: number, backend: string) =>
     { backend },
   );
 
-/** The default limit of the in-process server below. */
+/** The default limit of the in-process servers below. */
 const testLimit = { recordsPerSecond: 100, burst: 0 };
+/**
+ * The limited tenants' budget: one record a second (and one burst point per 10 s), so a quick
+ * run of calls is refused in part however slowly a loaded machine makes them.
+ */
+const slowLimit = { recordsPerSecond: 1, burst: 0 };
 
 const clusterRedis = (cluster: RedisCluster): NonNullable<Config["rateLimit"]["redis"]> => ({
   kind: "cluster",
@@ -78,7 +83,7 @@ describe.skipIf(unavailable !== undefined)("rate limits on a Redis Cluster", () 
           redis: clusterRedis(cluster),
           redisCommandTimeoutMs: 200,
           defaults: testLimit,
-          tenants: { [slowId]: { recordsPerSecond: 5, burst: 0 } },
+          tenants: { [slowId]: slowLimit },
         },
       },
     });
@@ -125,6 +130,7 @@ describe.skipIf(unavailable !== undefined)("rate limits on a Redis Cluster", () 
       replicas = await Promise.all([spawnServer(env), spawnServer(env)]);
       const clients = replicas.map((r) => connect(`http://127.0.0.1:${r.grpcPort}`));
       const codes = new Map<string, number>();
+      const started = performance.now();
       for (let i = 0; i < 100; i++) {
         const client = clients[i % 2] as (typeof clients)[number];
         const r = await outcome(client.ingest({ sale: makeSale() }, auth(key)));
@@ -134,9 +140,12 @@ describe.skipIf(unavailable !== undefined)("rate limits on a Redis Cluster", () 
       }
       // Only answers of the limit itself: no call failed on Redis.
       expect([...codes.keys()].sort()).toEqual(["OK", "ResourceExhausted"]);
+      const seconds = Math.ceil((performance.now() - started) / 1000);
       const ok = codes.get("OK") ?? 0;
+      // Shared: the 40 burst points, plus one per second the run took (and one for a window
+      // boundary). Separate budgets would pass twice that: 80 and more.
       expect(ok).toBeGreaterThanOrEqual(40);
-      expect(ok).toBeLessThanOrEqual(50);
+      expect(ok).toBeLessThanOrEqual(Math.min(42 + seconds, 79));
 
       // Both replicas stayed on Redis throughout: any failed command (a CROSSSLOT among them)
       // would have switched one to its insurance and logged it.
@@ -169,9 +178,7 @@ describe.skipIf(unavailable !== undefined)("rate limits on a Redis Cluster", () 
     expect(await backendOf(await metricsPort(), "redis")).toBe(1);
     const connectedBefore = logged("redis connected: rate limits are shared across replicas");
 
-    const home = await cluster.nodeOf(
-      bucketKey("rate", { recordsPerSecond: 5, burst: 0 }, slow.id),
-    );
+    const home = await cluster.nodeOf(bucketKey("rate", slowLimit, slow.id));
     // A tenant whose buckets live on another node, which stays up.
     let elsewhere = "";
     for (let i = 0; elsewhere === ""; i++) {
@@ -186,7 +193,7 @@ describe.skipIf(unavailable !== undefined)("rate limits on a Redis Cluster", () 
 
     await cluster.kill(home);
 
-    // The slow tenant's budget is 5 records/s: 20 quick calls are partly refused, all answered.
+    // The slow tenant's budget is 1 record/s: 20 quick calls are partly refused, all answered.
     // The other tenant's calls, in between, still reach Redis until the cluster marks the node
     // failed: a partial outage, which must not make the backend flap.
     let limited = 0;
@@ -262,7 +269,7 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
           },
           redisCommandTimeoutMs: 200,
           defaults: { recordsPerSecond: 100, burst: 0 },
-          tenants: { [id]: { recordsPerSecond: 5, burst: 0 } },
+          tenants: { [id]: slowLimit },
         },
       },
     });
@@ -287,13 +294,12 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
       results.push(await outcome(client.ingest({ sale: makeSale() }, auth(key))));
     }
     const ok = results.filter((r) => r === "OK").length;
-    // 5 per second plus 1 burst point; a window boundary inside the loop can add a second's worth.
-    expect(ok).toBeGreaterThanOrEqual(5);
-    expect(ok).toBeLessThanOrEqual(11);
+    expect(ok).toBeGreaterThanOrEqual(1);
+    expect(ok).toBeLessThan(12);
     for (const r of results) if (r !== "OK") expect(r.code).toBe(Code.ResourceExhausted);
     expect(await backendOf(metricsPort, "redis")).toBe(1);
     // The bucket is on the master, which the server was never told of but by the sentinel.
-    const limit = { recordsPerSecond: 5, burst: 0 };
+    const limit = slowLimit;
     const stored = await sentinel.cli(
       sentinel.master,
       "exists",
@@ -338,7 +344,7 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
     let refused = 0;
     for (let i = 0; i < 12; i++) if ((await call()) !== "OK") refused++;
     expect(refused).toBeGreaterThan(0);
-    const limit = { recordsPerSecond: 5, burst: 0 };
+    const limit = slowLimit;
     const stored = await sentinel.cli(
       sentinel.replica,
       "exists",
