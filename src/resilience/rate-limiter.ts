@@ -62,6 +62,8 @@ export function createTenantRateLimiter(
   // while one of its nodes is dead, so every command's outcome counts too.
   let redisUp = false;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
+  // Set by close(): the disconnect it makes is no outage to report.
+  let closing = false;
   const up = () => {
     if (!redisUp && config.redis) {
       logger.info(
@@ -74,7 +76,7 @@ export function createTenantRateLimiter(
   // ioredis reports every failed reconnect, and a dead cluster node fails every call for its
   // slots; one line per outage is enough.
   const down = (err: unknown) => {
-    if (redisUp) {
+    if (redisUp && !closing) {
       logger.warn(
         { err: err instanceof Error ? err.message : String(err), fallback: config.onRedisFailure },
         config.onRedisFailure === "insurance"
@@ -94,6 +96,7 @@ export function createTenantRateLimiter(
   if (redis) {
     redis.on("ready", up);
     redis.on("error", down);
+    // A server that dies cleanly closes the socket without an error: the close is the outage.
     redis.on("close", () => down(new Error("connection closed")));
   }
 
@@ -200,6 +203,7 @@ export function createTenantRateLimiter(
       redis.connect().catch(() => {});
     },
     async close() {
+      closing = true;
       redis?.disconnect();
     },
   };

@@ -249,29 +249,29 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
   const lines: LogLine[] = [];
   const id = `rls-${randomBytes(4).toString("hex")}`;
   let key: string;
+  let rateLimit: Config["rateLimit"];
 
   beforeAll(async () => {
     sentinel = await startRedisSentinel("pos-ingest-test");
+    rateLimit = {
+      ...testConfig().rateLimit,
+      redis: {
+        kind: "sentinel",
+        sentinels: [sentinel.sentinel],
+        name: sentinel.name,
+        username: undefined,
+        password: undefined,
+        sentinelPassword: undefined,
+        tls: false,
+      },
+      redisCommandTimeoutMs: 200,
+      defaults: testLimit,
+      tenants: { [id]: slowLimit },
+    };
     server = await startTestServer({
       database: "postgres",
       logger: testLogger({ onLine: (line) => lines.push(line) }),
-      config: {
-        rateLimit: {
-          ...testConfig().rateLimit,
-          redis: {
-            kind: "sentinel",
-            sentinels: [sentinel.sentinel],
-            name: sentinel.name,
-            username: undefined,
-            password: undefined,
-            sentinelPassword: undefined,
-            tls: false,
-          },
-          redisCommandTimeoutMs: 200,
-          defaults: { recordsPerSecond: 100, burst: 0 },
-          tenants: { [id]: slowLimit },
-        },
-      },
+      config: { rateLimit },
     });
     const db = createDatabase({ kind: "postgres", url: server.databaseUrl as string, poolMax: 1 });
     key = (await createApiKey(db.db, id)).token;
@@ -308,6 +308,25 @@ describe.skipIf(unavailable !== undefined)("rate limits through Redis Sentinel",
     );
     expect(Number(stored)).toBeGreaterThanOrEqual(1);
     expect(lines.filter((l) => /redis unavailable/.test(String(l.msg)))).toEqual([]);
+  });
+
+  it("reports no outage when the server itself stops", async () => {
+    const own: LogLine[] = [];
+    const other = await startTestServer({
+      database: "postgres",
+      logger: testLogger({ onLine: (line) => own.push(line) }),
+      config: { rateLimit },
+    });
+    try {
+      const metricsPort = (await other.app.listening).metricsPort;
+      await until(async () => (await backendOf(metricsPort, "redis")) === 1, {
+        timeoutMs: 30_000,
+        what: "the second server connects through the sentinel",
+      });
+    } finally {
+      await other.stop();
+    }
+    expect(own.filter((l) => /redis unavailable/.test(String(l.msg)))).toEqual([]);
   });
 
   it("answers from the insurance through a failover, then limits on the new master", async () => {
