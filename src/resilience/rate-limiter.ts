@@ -1,6 +1,5 @@
 import {
   BurstyRateLimiter,
-  type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
@@ -118,7 +117,7 @@ export function createTenantRateLimiter(
           duration: duration[kind],
           keyPrefix: bucketKeyPrefix(kind, limit),
         });
-      const shared = (store: RedisStore, kind: BucketKind): RateLimiterAbstract =>
+      const shared = (store: RedisStore, kind: BucketKind) =>
         new RateLimiterRedis({
           storeClient: store,
           points: points[kind],
@@ -130,10 +129,7 @@ export function createTenantRateLimiter(
         // The insurance is applied here rather than through the library's insuranceLimiter
         // option, so that each call tells which store answered it (see `redisUp`).
         shared: redis
-          ? new BurstyRateLimiter(
-              shared(redis, "rate") as RateLimiterRedis,
-              shared(redis, "burst") as RateLimiterRedis,
-            )
+          ? new BurstyRateLimiter(shared(redis, "rate"), shared(redis, "burst"))
           : undefined,
         memory: new BurstyRateLimiter(memory("rate"), memory("burst")),
       };
