@@ -37,7 +37,7 @@ beforeAll(async () => {
         windowMs: 1_000,
       },
       rateLimit: {
-        redisUrl: undefined,
+        redis: undefined,
         redisCommandTimeoutMs: 250,
         defaults: { recordsPerSecond: 1_000_000, burst: 1_000_000 },
         // globex is throttled to test retries on RESOURCE_EXHAUSTED.

@@ -66,7 +66,7 @@ beforeAll(async () => {
       batching: { streamBatchSize: 50, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
       rateLimit: {
         ...testConfig().rateLimit,
-        redisUrl: `redis://127.0.0.1:${proxy.port}`,
+        redis: { kind: "standalone", url: `redis://127.0.0.1:${proxy.port}` },
         redisCommandTimeoutMs: 200,
         defaults: { recordsPerSecond: 100, burst: 0 },
         tenants: {
@@ -141,7 +141,7 @@ describe("per-tenant rate limits (Redis)", () => {
         batching: { streamBatchSize: 50, unaryBatchSize: 256, unaryMaxConcurrentWrites: 4 },
         rateLimit: {
           ...testConfig().rateLimit,
-          redisUrl: REDIS_URL,
+          redis: { kind: "standalone", url: REDIS_URL },
           defaults: { recordsPerSecond: 60, burst: 0 },
           maxStreamWaitMs: 0,
         },
@@ -206,7 +206,7 @@ describe("a server started while Redis is unreachable", () => {
       config: {
         rateLimit: {
           ...testConfig().rateLimit,
-          redisUrl: `redis://127.0.0.1:${down.port}`,
+          redis: { kind: "standalone", url: `redis://127.0.0.1:${down.port}` },
           redisCommandTimeoutMs: 200,
         },
       },

@@ -58,7 +58,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       windowMs: 10_000,
     },
     rateLimit: {
-      redisUrl: undefined,
+      redis: undefined,
       redisCommandTimeoutMs: 250,
       defaults: { recordsPerSecond: 1_000_000, burst: 1_000_000 },
       tenants: {},

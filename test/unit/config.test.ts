@@ -67,7 +67,7 @@ describe("loadConfig", () => {
         windowMs: 10_000,
       },
       rateLimit: {
-        redisUrl: undefined,
+        redis: undefined,
         redisCommandTimeoutMs: 250,
         defaults: { recordsPerSecond: 2_000, burst: 10_000 },
         tenants: {},
@@ -181,7 +181,7 @@ describe("loadConfig", () => {
         windowMs: 2000,
       },
       rateLimit: {
-        redisUrl: "redis://cache:6379",
+        redis: { kind: "standalone", url: "redis://cache:6379" },
         redisCommandTimeoutMs: 100,
         defaults: { recordsPerSecond: 50, burst: 0 },
         tenants: { acme: { recordsPerSecond: 5, burst: 7 } },
