@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { TENANT_ID_PATTERN } from "../../src/auth/api-key.js";
 import { bucketKey, bucketKeyPrefix, tenantBucketKey } from "../../src/resilience/bucket-keys.js";
 
-// The slot function ioredis's Cluster routes commands by (its own dependency): what decides
-// which node holds a key. The e2e test checks the same against a real cluster's CLUSTER KEYSLOT.
+// The slot function ioredis's Cluster routes commands by (its own dependency, pinned to the same
+// version as a dev dependency so this test does not lean on hoisting): what decides which node
+// holds a key. The e2e test checks the same against a real cluster's CLUSTER KEYSLOT.
 const slotOf = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number;
 
 const limit = { recordsPerSecond: 100, burst: 40 };
