@@ -37,6 +37,17 @@ function warmupFor(run: LoadRun): number {
     : Math.min(1_000, Math.ceil(run.total / 4));
 }
 
+/**
+ * Operations (calls, or records of a stream) the load tool sends before its measured ones: what
+ * a figure taken around the whole tool run, rather than by the tool itself, also counts.
+ */
+export function warmupOperations(tool: LoadTool, run: LoadRun): number {
+  if (tool === "ghz") return 0;
+  const warmup = warmupFor(run);
+  // The generator warms a stream up with one stream of at most `warmup` records.
+  return run.streamCallCount !== undefined ? Math.min(run.streamCallCount, warmup) : warmup;
+}
+
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The `ghz` executable on PATH, if any. */
