@@ -121,12 +121,26 @@ export function planCapacity(costs: MeasuredCosts, t: CapacityTarget): CapacityP
   const postgresFor = (coresBusy: number) => ceilCount(coresBusy / t.headroom);
   const budget = `${plural(t.coresPerReplica, "core")} × ${t.headroom}`;
 
+  // The replicas and Postgres cores `rate` operations/s need at the headroom, each step printed.
+  const perReplica = cores(t.coresPerReplica * t.headroom);
+  const size = (rate: number, serverUs: number, postgresUs: number) => {
+    const server = busy(rate, serverUs);
+    const postgres = busy(rate, postgresUs);
+    const replicas = replicasFor(server);
+    const postgresCores = postgresFor(postgres);
+    say(
+      `  replicas = ceil(${fmt(rate)} × ${fmt(serverUs)} µs / 1e6 / (${budget})) = ` +
+        `ceil(${cores(server)} / ${perReplica}) = ${replicas}`,
+    );
+    say(
+      `  Postgres = ceil(${fmt(rate)} × ${fmt(postgresUs)} µs / 1e6 / ${t.headroom}) = ` +
+        `ceil(${cores(postgres)} / ${t.headroom}) = ${plural(postgresCores, "core")}`,
+    );
+    return { server, postgres, replicas, postgresCores };
+  };
+
   const averageRate = (t.stores * t.salesPerStoreDay) / SECONDS_PER_DAY;
   const peakRate = averageRate * t.peakFactor;
-  const peakServer = busy(peakRate, costs.serverUsPerCall);
-  const peakPostgres = busy(peakRate, costs.postgresUsPerCall);
-  const peakReplicas = replicasFor(peakServer);
-  const peakPostgresCores = postgresFor(peakPostgres);
   say("");
   say("live sales (unary calls):");
   say(
@@ -134,48 +148,30 @@ export function planCapacity(costs: MeasuredCosts, t: CapacityTarget): CapacityP
       `${fmt(averageRate)} calls/s`,
   );
   say(`  peak     = ${fmt(averageRate)} × ${t.peakFactor} = ${fmt(peakRate)} calls/s`);
-  say(
-    `  replicas = ceil(${fmt(peakRate)} × ${fmt(costs.serverUsPerCall)} µs / 1e6 / (${budget})) = ` +
-      `ceil(${cores(peakServer)} / ${cores(t.coresPerReplica * t.headroom)}) = ${peakReplicas}`,
-  );
-  say(
-    `  Postgres = ceil(${fmt(peakRate)} × ${fmt(costs.postgresUsPerCall)} µs / 1e6 / ${t.headroom}) = ` +
-      `ceil(${cores(peakPostgres)} / ${t.headroom}) = ${plural(peakPostgresCores, "core")}`,
-  );
+  const peak = size(peakRate, costs.serverUsPerCall, costs.postgresUsPerCall);
 
   const backlogRate = t.backlog / (t.backlogHours * 3600);
-  const backlogServer = busy(backlogRate, costs.serverUsPerRecord);
-  const backlogPostgres = busy(backlogRate, costs.postgresUsPerRecord);
-  const backlogReplicas = replicasFor(backlogServer);
-  const backlogPostgresCores = postgresFor(backlogPostgres);
   say("");
   say("backlog replay (streams):");
   say(
     `  rate     = ${fmt(t.backlog)} records / (${t.backlogHours} h × 3,600 s) = ` +
       `${fmt(backlogRate)} records/s`,
   );
-  say(
-    `  replicas = ceil(${fmt(backlogRate)} × ${fmt(costs.serverUsPerRecord)} µs / 1e6 / (${budget})) = ` +
-      `ceil(${cores(backlogServer)} / ${cores(t.coresPerReplica * t.headroom)}) = ${backlogReplicas}`,
-  );
-  say(
-    `  Postgres = ceil(${fmt(backlogRate)} × ${fmt(costs.postgresUsPerRecord)} µs / 1e6 / ${t.headroom}) = ` +
-      `ceil(${cores(backlogPostgres)} / ${t.headroom}) = ${plural(backlogPostgresCores, "core")}`,
-  );
+  const backlog = size(backlogRate, costs.serverUsPerRecord, costs.postgresUsPerRecord);
 
-  const combinedReplicas = replicasFor(peakServer + backlogServer);
-  const combinedPostgresCores = postgresFor(peakPostgres + backlogPostgres);
+  const combinedReplicas = replicasFor(peak.server + backlog.server);
+  const combinedPostgresCores = postgresFor(peak.postgres + backlog.postgres);
   const replicas = Math.max(t.minReplicas, combinedReplicas);
   const citusWorkers = ceilCount(combinedPostgresCores / t.coresPerWorker);
   say("");
   say("peak and replay at once (a replay that runs through an evening):");
   say(
-    `  replicas = ceil((${cores(peakServer)} + ${cores(backlogServer)}) / ` +
-      `${cores(t.coresPerReplica * t.headroom)}) = ${combinedReplicas}; ` +
+    `  replicas = ceil((${cores(peak.server)} + ${cores(backlog.server)}) / ${perReplica}) = ` +
+      `${combinedReplicas}; ` +
       `run max(${t.minReplicas} for availability, ${combinedReplicas}) = ${replicas}`,
   );
   say(
-    `  Postgres = ceil((${cores(peakPostgres)} + ${cores(backlogPostgres)}) / ${t.headroom}) = ` +
+    `  Postgres = ceil((${cores(peak.postgres)} + ${cores(backlog.postgres)}) / ${t.headroom}) = ` +
       `${plural(combinedPostgresCores, "core")} for ingest alone`,
   );
   say(
@@ -206,11 +202,11 @@ export function planCapacity(costs: MeasuredCosts, t: CapacityTarget): CapacityP
     recordsPerPostgresCore,
     averageRate,
     peakRate,
-    peakReplicas,
-    peakPostgresCores,
+    peakReplicas: peak.replicas,
+    peakPostgresCores: peak.postgresCores,
     backlogRate,
-    backlogReplicas,
-    backlogPostgresCores,
+    backlogReplicas: backlog.replicas,
+    backlogPostgresCores: backlog.postgresCores,
     combinedReplicas,
     combinedPostgresCores,
     replicas,

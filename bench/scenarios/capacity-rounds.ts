@@ -105,17 +105,13 @@ export async function measureCapacityRounds(
         `round ${r}/${loads.rounds}: service unary paced at ${n(loads.pacedRps)} calls/s, ` +
           `${n(loads.pacedCalls)} calls`,
       );
-      paced = await serviceRun(
-        `service unary paced #${r}`,
-        unaryLoad(
-          host,
-          placeholders,
-          loads.concurrency,
-          loads.pacedCalls,
-          unaryConfig,
-          loads.pacedRps,
-        ),
-      );
+      // No warm-up burst: the server is warm, and unpaced calls would dilute the paced cost.
+      const run = unaryLoad(host, placeholders, loads.concurrency, loads.pacedCalls, unaryConfig);
+      paced = await serviceRun(`service unary paced #${r}`, {
+        ...run,
+        rps: loads.pacedRps,
+        warmup: 0,
+      });
     }
     ctx.progress(`round ${r}/${loads.rounds}: bare ${streamWhat}`);
     const bareStream = await bareRun(

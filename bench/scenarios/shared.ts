@@ -31,20 +31,22 @@ export function callers(count: number): string {
   return count === 1 ? "1 caller" : `${n(count)} callers`;
 }
 
-/**
- * A unary load: `total` calls from `concurrency` callers over `connectionsFor(concurrency)`
- * channels, unbounded unless `rps` paces the calls started per second.
- */
+/** A unary load: `total` calls from `concurrency` callers over `connectionsFor(concurrency)` channels. */
 export function unaryLoad(
   host: string,
   placeholders: Placeholders,
   concurrency: number,
   total: number,
   config: ConfigName = "unary",
-  rps?: number,
 ): LoadRun {
-  const run = { config, placeholders, host, concurrency, total };
-  return { ...run, connections: connectionsFor(concurrency), ...(rps ? { rps } : {}) };
+  return {
+    config,
+    placeholders,
+    host,
+    concurrency,
+    total,
+    connections: connectionsFor(concurrency),
+  };
 }
 
 /** One client stream of `records` messages on one connection. */
@@ -54,13 +56,5 @@ export function streamLoad(
   records: number,
   config: ConfigName = "stream",
 ): LoadRun {
-  return {
-    config,
-    placeholders,
-    host,
-    concurrency: 1,
-    total: 1,
-    connections: 1,
-    streamCallCount: records,
-  };
+  return { ...unaryLoad(host, placeholders, 1, 1, config), streamCallCount: records };
 }
