@@ -17,6 +17,8 @@ export interface CapacityLoads {
   readonly pacedCalls: number;
   /** `v2`: the README's VAT receipt (bench/ghz/*-v2.json) instead of the two-line v1 sale. */
   readonly sale: "v1" | "v2";
+  /** Run the service with REDIS_URL, as production does: every call also asks Redis for budget. */
+  readonly redis: boolean;
 }
 
 /** The capacity run's options: the bench's own (database, node flags, warm-up), loads, target. */
@@ -24,6 +26,8 @@ export interface CapacityOptions {
   readonly bench: BenchOptions;
   readonly loads: CapacityLoads;
   readonly target: CapacityTarget;
+  /** A results file of an earlier capacity run: plan from its costs, measure nothing. */
+  readonly from: string | undefined;
 }
 
 const DEFAULTS = {
@@ -54,12 +58,14 @@ measured (each load --rounds times; the plan takes the median of each figure):
   --rounds ${DEFAULTS.rounds}  -c ${DEFAULTS.concurrency} (unary callers)  -n ${DEFAULTS.calls} (calls)  --stream-records ${DEFAULTS["stream-records"]}
   --paced-rps ${DEFAULTS["paced-rps"]} --paced-calls ${DEFAULTS["paced-calls"]} (unary below saturation; --paced-rps 0 skips it)
   --sale v1|v2 (v1: the two-line sale; v2: the README's VAT receipt)
+  --redis (the service with REDIS_URL, default redis://127.0.0.1:6379, as production runs it)
+  --from bench/results/<time>-capacity.json (measure nothing: plan from that run's costs)
 target:
   --stores ${DEFAULTS.stores} --sales-per-store-day ${DEFAULTS["sales-per-store-day"]} --peak-factor ${DEFAULTS["peak-factor"]}
   --backlog ${DEFAULTS.backlog} --backlog-hours ${DEFAULTS["backlog-hours"]} --headroom ${DEFAULTS.headroom} (utilisation target)
   --cores-per-replica ${DEFAULTS["cores-per-replica"]} --cores-per-worker ${DEFAULTS["cores-per-worker"]} (Citus) --min-replicas ${DEFAULTS["min-replicas"]}
   --tenants ${DEFAULTS.tenants} --tenant-limit ${DEFAULTS["tenant-limit"]} (RATE_LIMIT_RECORDS_PER_SECOND) --pool-max ${DEFAULTS["pool-max"]} (DB_POOL_MAX)
-env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_NODE_ARGS`;
+env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL, BENCH_NODE_ARGS`;
 
 /** Parses `npm run bench:capacity`'s command line; a bad number names its option. */
 export function parseCapacityOptions(argv: readonly string[]): CapacityOptions {
@@ -73,6 +79,8 @@ export function parseCapacityOptions(argv: readonly string[]): CapacityOptions {
       concurrency: { type: "string", short: "c" },
       calls: { type: "string", short: "n" },
       sale: { type: "string", default: "v1" },
+      redis: { type: "boolean", default: false },
+      from: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -104,6 +112,7 @@ export function parseCapacityOptions(argv: readonly string[]): CapacityOptions {
       pacedRps: num("paced-rps", (v) => Number.isInteger(v) && v >= 0, "a whole number ≥ 0"),
       pacedCalls: count("paced-calls"),
       sale: values.sale,
+      redis: values.redis,
     },
     target: {
       stores: count("stores"),
@@ -119,5 +128,6 @@ export function parseCapacityOptions(argv: readonly string[]): CapacityOptions {
       tenantLimit: count("tenant-limit"),
       poolMax: count("pool-max"),
     },
+    from: values.from,
   };
 }

@@ -1,7 +1,8 @@
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import pg from "pg";
 import { parseCapacityOptions } from "./capacity-options.js";
-import { fmt, planCapacity } from "./capacity-plan.js";
+import { fmt, type MeasuredCosts, planCapacity } from "./capacity-plan.js";
 import { capacityRows, costsFrom, type MedianFigure, summarise } from "./capacity-summary.js";
 import { startNodeChild, stopChild } from "./child.js";
 import { cleanUpOnInterrupt } from "./cleanup.js";
@@ -32,6 +33,22 @@ const options = (() => {
   }
 })();
 const { bench, loads, target } = options;
+if (options.from) {
+  // Re-plans for another target from a run's costs, so a plan need not wait for a new run.
+  const saved = JSON.parse(readFileSync(options.from, "utf8")) as {
+    when: string;
+    costs: MeasuredCosts;
+    basis: string[];
+  };
+  const lines = [
+    `capacity plan from ${options.from} (measured ${saved.when})`,
+    ...saved.basis.map((line) => `  (${line})`),
+    "",
+    ...planCapacity(saved.costs, target).lines,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  process.exit(0);
+}
 cleanUpOnInterrupt();
 const began = performance.now();
 const loadBefore = loadavg().map((v) => Number(v.toFixed(2)));
@@ -52,7 +69,11 @@ try {
       const admin = new pg.Client({ connectionString: bench.databaseUrl });
       await admin.connect();
       try {
-        const server = await startServer({ databaseUrl: db.url, nodeArgs: bench.serverNodeArgs });
+        const server = await startServer({
+          databaseUrl: db.url,
+          nodeArgs: bench.serverNodeArgs,
+          ...(loads.redis ? { redisUrl: bench.redisUrl } : {}),
+        });
         try {
           context.progress(`service pid ${server.pid} on ${db.name}; bare pid ${bare.child.pid}`);
           rounds = await measureCapacityRounds(
@@ -118,7 +139,7 @@ const out = [
   `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
     `PostgreSQL ${machine.postgres} (synchronous_commit ${machine.synchronousCommit}); ` +
     `load average before ${loadBefore.join(" ")}, after ${loadAfter.join(" ")}; ` +
-    `load by ${tool}; ${seconds.toFixed(0)} s`,
+    `load by ${tool}; service ${loads.redis ? "with" : "without"} Redis; ${seconds.toFixed(0)} s`,
   "",
   "capacity plan",
   ...basis.map((line) => `  (${line})`),
