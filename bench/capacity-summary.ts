@@ -78,18 +78,26 @@ export function costsFrom(s: CapacitySummary): { costs: MeasuredCosts; basis: st
     if (value === undefined) throw new Error(`no ${what} figure (needs Linux /proc)`);
     return value;
   };
-  const postgres = (f: MedianFigure) => f.databaseCpuUs ?? f.measurement.postgresCpuUs;
+  let machineWide = false;
+  const postgres = (f: MedianFigure) => {
+    if (f.databaseCpuUs !== undefined) return f.databaseCpuUs;
+    machineWide = true;
+    return need(f.measurement.postgresCpuUs, "Postgres CPU");
+  };
   const calls = [s.unary, ...(s.paced ? [s.paced] : [])];
-  const serverUsPerCall = need(
-    Math.max(...calls.map((f) => need(f.measurement.serverCpuUs, "server CPU"))),
-    "server CPU",
+  const serverUsPerCall = Math.max(
+    ...calls.map((f) => need(f.measurement.serverCpuUs, "server CPU")),
   );
-  const postgresUsPerCall = Math.max(...calls.map((f) => need(postgres(f), "Postgres CPU")));
+  const postgresUsPerCall = Math.max(...calls.map(postgres));
+  const postgresUsPerRecord = postgres(s.stream);
   const basis = [
     `medians of ${s.rounds} round${s.rounds === 1 ? "" : "s"}, each figure on its own`,
-    "server: CPU of the server process; Postgres: CPU of the bench database's own backends " +
-      "(background processes not included; the machine-wide figure, which also counts other " +
-      "work on a shared server, is in the table)",
+    machineWide
+      ? "server: CPU of the server process; Postgres: CPU of every postgres process (the bench " +
+        "database's backends could not be read), which counts other work on a shared server too"
+      : "server: CPU of the server process; Postgres: CPU of the bench database's own backends " +
+        "(background processes not included; the machine-wide figure, which also counts other " +
+        "work on a shared server, is in the table)",
     s.paced
       ? "per call: the larger of the saturated and the paced figure (paced calls share " +
         "group-commit INSERTs less)"
@@ -100,7 +108,7 @@ export function costsFrom(s: CapacitySummary): { costs: MeasuredCosts; basis: st
       serverUsPerCall,
       serverUsPerRecord: need(s.stream.measurement.serverCpuUs, "server CPU"),
       postgresUsPerCall,
-      postgresUsPerRecord: need(postgres(s.stream), "Postgres CPU"),
+      postgresUsPerRecord,
     },
     basis,
   };
