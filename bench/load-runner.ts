@@ -25,6 +25,12 @@ export interface LoadRun {
   readonly connections: number;
   readonly streamCallCount?: number;
   readonly rps?: number;
+  /**
+   * The built-in generator's unreported calls before the measured ones, when not the default:
+   * 0 where the server is warm already and the warm-up would dilute a figure taken around the
+   * whole run (a paced load's database CPU).
+   */
+  readonly warmup?: number;
 }
 
 /**
@@ -32,9 +38,21 @@ export interface LoadRun {
  * records): each run is a fresh Node process whose JIT is cold. ghz, compiled Go, needs none.
  */
 function warmupFor(run: LoadRun): number {
+  if (run.warmup !== undefined) return run.warmup;
   return run.streamCallCount !== undefined && run.config === "stream"
     ? Math.min(Math.ceil(run.streamCallCount / 4), 10_000)
     : Math.min(1_000, Math.ceil(run.total / 4));
+}
+
+/**
+ * Operations (calls, or records of a stream) the load tool sends before its measured ones: what
+ * a figure taken around the whole tool run, rather than by the tool itself, also counts.
+ */
+export function warmupOperations(tool: LoadTool, run: LoadRun): number {
+  if (tool === "ghz") return 0;
+  const warmup = warmupFor(run);
+  // The generator warms a stream up with one stream of at most `warmup` records.
+  return run.streamCallCount !== undefined ? Math.min(run.streamCallCount, warmup) : warmup;
 }
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { cleanUpOnInterrupt } from "./cleanup.js";
 import { createContext } from "./context.js";
 import { createFreshDatabase } from "./fresh-database.js";
@@ -7,6 +5,7 @@ import { createConfigDir } from "./ghz-config.js";
 import { findGhz } from "./load-runner.js";
 import { machineFacts } from "./machine.js";
 import { parseOptions } from "./options.js";
+import { redactedUrl, writeResults } from "./results-file.js";
 import { renderTable } from "./results-table.js";
 import { correctnessLoadTest, duplicatesVersusNew } from "./scenarios/deduplication.js";
 import { memoryUnderLongStreams } from "./scenarios/memory.js";
@@ -67,17 +66,14 @@ process.stdout.write(
     `${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}; ` +
     `${seconds.toFixed(0)} s\n`,
 );
-// The results file may be shared: keep a database password out of it.
-const databaseUrl = options.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
-const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
-mkdirSync(resultsDir, { recursive: true });
-const file = `${resultsDir}${when.replace(/[:.]/g, "-")}${options.quick ? "-quick" : ""}.json`;
-writeFileSync(
-  file,
-  JSON.stringify(
-    { when, seconds, tool, machine, options: { ...options, databaseUrl }, table, ...collected },
-    (_, v: unknown) => (typeof v === "bigint" ? String(v) : v),
-    2,
-  ),
-);
+const databaseUrl = redactedUrl(options.databaseUrl);
+const file = writeResults(when, options.quick ? "-quick" : "", {
+  when,
+  seconds,
+  tool,
+  machine,
+  options: { ...options, databaseUrl },
+  table,
+  ...collected,
+});
 process.stdout.write(`results: ${file}\n`);

@@ -1,6 +1,6 @@
 import type { BenchContext } from "../context.js";
 import { streamMeasurement, unaryMeasurement } from "../measurement.js";
-import { callers, connectionsFor, n, newRunId, ratio } from "./shared.js";
+import { callers, n, newRunId, ratio, streamLoad, unaryLoad } from "./shared.js";
 import type { StorageCeiling } from "./storage-ceiling.js";
 import type { TransportCeiling } from "./transport-ceiling.js";
 
@@ -24,26 +24,12 @@ export async function measureServiceThroughput(
   const { options } = ctx;
   const placeholders = { apiKey: target.token, runId: newRunId() };
   ctx.progress(`service: warm-up, ${options.warmup} calls`);
-  await ctx.load("service warm-up", {
-    config: "unary",
-    placeholders,
-    host: target.host,
-    concurrency: 75,
-    total: options.warmup,
-    connections: connectionsFor(75),
-  });
+  await ctx.load("service warm-up", unaryLoad(target.host, placeholders, 75, options.warmup));
   for (const { concurrency, total } of options.unary) {
     ctx.progress(`service: unary, ${callers(concurrency)}, ${n(total)} calls`);
     const report = await ctx.load(
       `service unary c=${concurrency}`,
-      {
-        config: "unary",
-        placeholders,
-        host: target.host,
-        concurrency,
-        total,
-        connections: connectionsFor(concurrency),
-      },
+      unaryLoad(target.host, placeholders, concurrency, total),
       [target.pid],
     );
     const m = unaryMeasurement(report);
@@ -64,14 +50,7 @@ export async function measureServiceThroughput(
     ctx.progress(`service: unary v2 VAT receipt, ${callers(concurrency)}, ${n(total)} calls`);
     const report = await ctx.load(
       `service unary v2 c=${concurrency}`,
-      {
-        config: "unary-v2",
-        placeholders,
-        host: target.host,
-        concurrency,
-        total,
-        connections: connectionsFor(concurrency),
-      },
+      unaryLoad(target.host, placeholders, concurrency, total, "unary-v2"),
       [target.pid],
     );
     const m = unaryMeasurement(report);
@@ -95,15 +74,7 @@ export async function measureServiceThroughput(
     ctx.progress(`service: one stream of ${n(records)} records${label}`);
     const report = await ctx.load(
       `service stream${label} ${records}`,
-      {
-        config,
-        placeholders,
-        host: target.host,
-        concurrency: 1,
-        total: 1,
-        connections: 1,
-        streamCallCount: records,
-      },
+      streamLoad(target.host, placeholders, records, config),
       [target.pid],
     );
     const m = streamMeasurement(report, records);

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { ConfigName, Placeholders } from "../ghz-config.js";
+import type { LoadRun } from "../load-runner.js";
 
 /**
  * Channels (TCP connections) for a load with `concurrency` callers: four, as a gateway's channel
@@ -27,4 +29,32 @@ export function n(count: number): string {
 /** "1 caller", "75 callers". */
 export function callers(count: number): string {
   return count === 1 ? "1 caller" : `${n(count)} callers`;
+}
+
+/** A unary load: `total` calls from `concurrency` callers over `connectionsFor(concurrency)` channels. */
+export function unaryLoad(
+  host: string,
+  placeholders: Placeholders,
+  concurrency: number,
+  total: number,
+  config: ConfigName = "unary",
+): LoadRun {
+  return {
+    config,
+    placeholders,
+    host,
+    concurrency,
+    total,
+    connections: connectionsFor(concurrency),
+  };
+}
+
+/** One client stream of `records` messages on one connection. */
+export function streamLoad(
+  host: string,
+  placeholders: Placeholders,
+  records: number,
+  config: ConfigName = "stream",
+): LoadRun {
+  return { ...unaryLoad(host, placeholders, 1, 1, config), streamCallCount: records };
 }

@@ -1,7 +1,7 @@
 import { startNodeChild, stopChild } from "../child.js";
 import type { BenchContext } from "../context.js";
 import { type Measurement, streamMeasurement, unaryMeasurement } from "../measurement.js";
-import { callers, connectionsFor, n } from "./shared.js";
+import { callers, n, streamLoad, unaryLoad } from "./shared.js";
 
 /** The bare grpc-js server's figures, by unary concurrency and by stream length. */
 export interface TransportCeiling {
@@ -23,26 +23,12 @@ export async function measureTransportCeiling(ctx: BenchContext): Promise<Transp
   const stream = new Map<number, Measurement>();
   try {
     ctx.progress(`transport ceiling: bare grpc-js server on ${host}, warm-up`);
-    await ctx.load("bare warm-up", {
-      config: "unary",
-      placeholders,
-      host,
-      concurrency: 75,
-      total: options.warmup,
-      connections: connectionsFor(75),
-    });
+    await ctx.load("bare warm-up", unaryLoad(host, placeholders, 75, options.warmup));
     for (const { concurrency, total } of options.unary) {
       ctx.progress(`transport ceiling: unary, ${callers(concurrency)}, ${n(total)} calls`);
       const report = await ctx.load(
         `bare unary c=${concurrency}`,
-        {
-          config: "unary",
-          placeholders,
-          host,
-          concurrency,
-          total,
-          connections: connectionsFor(concurrency),
-        },
+        unaryLoad(host, placeholders, concurrency, total),
         pids,
       );
       const m = unaryMeasurement(report);
@@ -57,15 +43,7 @@ export async function measureTransportCeiling(ctx: BenchContext): Promise<Transp
       ctx.progress(`transport ceiling: one stream of ${n(records)} records`);
       const report = await ctx.load(
         `bare stream ${records}`,
-        {
-          config: "stream",
-          placeholders,
-          host,
-          concurrency: 1,
-          total: 1,
-          connections: 1,
-          streamCallCount: records,
-        },
+        streamLoad(host, placeholders, records),
         pids,
       );
       const m = streamMeasurement(report, records);
