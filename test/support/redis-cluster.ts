@@ -79,6 +79,9 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** No persistence, in the foreground: a test's redis-server, gone with its process. */
+const IN_MEMORY = ["--save", "", "--appendonly", "no", "--daemonize", "no"];
+
 /** A redis-server process and its way back: the arguments it was started with. */
 interface Proc {
   child: ChildProcess;
@@ -130,21 +133,17 @@ async function stopProcess(proc: Proc | undefined): Promise<void> {
 }
 
 /**
- * Starts `size` redis-server processes in cluster mode (no persistence, a temp dir for their
- * config files), joins them with `redis-cli --cluster create` (masters only) and waits until every
- * node says cluster_state:ok. Everything started is stopped, and the directory removed, if any
- * step fails, and by `stop()`; a test process that dies first takes the nodes with it.
+ * The redis-server processes one starter owns, in its directory: `stop` kills them all and
+ * removes the directory (once, however often it is called), and a test process that exits first
+ * takes them with it. A slot is undefined while its node is down.
  */
-export async function startRedisCluster(size = 3): Promise<RedisCluster> {
-  const dir = mkdtempSync(join(tmpdir(), "pos-ingest-redis-cluster-"));
+function processGroup(dir: string, label: string) {
   const procs: (Proc | undefined)[] = [];
-  const args: string[][] = [];
-  const nodes: RedisNode[] = [];
   const onExit = () => {
     for (const p of procs) p?.child.kill("SIGKILL");
   };
   process.once("exit", onExit);
-  const forget = trackRunning(`redis cluster in ${dir}`);
+  const forget = trackRunning(label);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -154,6 +153,20 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     rmSync(dir, { recursive: true, force: true });
     forget();
   };
+  return { procs, stop };
+}
+
+/**
+ * Starts `size` redis-server processes in cluster mode (no persistence, a temp dir for their
+ * config files), joins them with `redis-cli --cluster create` (masters only) and waits until every
+ * node says cluster_state:ok. Everything started is stopped, and the directory removed, if any
+ * step fails, and by `stop()`; a test process that dies first takes the nodes with it.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "pos-ingest-redis-cluster-"));
+  const { procs, stop } = processGroup(dir, `redis cluster in ${dir}`);
+  const args: string[][] = [];
+  const nodes: RedisNode[] = [];
   const clusterOk = async (port: number) => {
     try {
       return (await cli(port, ["cluster", "info"])).includes("cluster_state:ok");
@@ -201,12 +214,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
         join(dir, `nodes-${port}.conf`),
         "--dir",
         dir,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
+        ...IN_MEMORY,
         // A killed node is marked failing after this long; a short one keeps the test short.
         "--cluster-node-timeout",
         "2000",
@@ -274,21 +282,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
  */
 export async function startRedisSentinel(name = "pos-ingest"): Promise<RedisSentinel> {
   const dir = mkdtempSync(join(tmpdir(), "pos-ingest-redis-sentinel-"));
-  const procs: Proc[] = [];
-  const onExit = () => {
-    for (const p of procs) p.child.kill("SIGKILL");
-  };
-  process.once("exit", onExit);
-  const forget = trackRunning(`redis sentinel in ${dir}`);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.all(procs.map(stopProcess));
-    process.removeListener("exit", onExit);
-    rmSync(dir, { recursive: true, force: true });
-    forget();
-  };
+  const { procs, stop } = processGroup(dir, `redis sentinel in ${dir}`);
   const server = (port: number, ...extra: string[]) => [
     "--port",
     String(port),
@@ -296,12 +290,7 @@ export async function startRedisSentinel(name = "pos-ingest"): Promise<RedisSent
     "127.0.0.1",
     "--dir",
     dir,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--daemonize",
-    "no",
+    ...IN_MEMORY,
     ...extra,
   ];
   const alive = (p: Proc, port: number) => async () => {
