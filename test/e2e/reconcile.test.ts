@@ -1,7 +1,13 @@
-import { clone } from "@bufbuild/protobuf";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { clone, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ReconcileRequestSchema,
+  ReconcileResponseSchema,
+} from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
 import {
   Code,
@@ -13,6 +19,7 @@ import {
   zReport,
   zReportDay,
 } from "../../src/client/index.js";
+import { connectReconcile } from "../support/connect-client.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import type { LogLine } from "../support/log-lines.js";
@@ -21,7 +28,7 @@ import { sampleValue } from "../support/prometheus-text.js";
 import { chicagoReturn, chicagoStore } from "../support/receipts-v2.js";
 import { at, DAY, EXPECTED_DAY, STORE, theDay, ZERO } from "../support/reconcile-day.js";
 import { validTransaction } from "../support/sale-v2-arbitrary.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { auth, startTestServer, type TestServer } from "../support/server.js";
 
 // End-of-day reconciliation against a real server on Postgres: a store's day of sales, a return,
 // an exchange, a post-void and a tip, stored through the client; the server's figures must equal
@@ -419,6 +426,40 @@ describe("Reconcile on embedded PGlite", () => {
     } finally {
       c.close();
       await embedded.stop();
+    }
+  });
+});
+
+describe("the README's worked example", () => {
+  it("is the answer to its request, and resending the two missing sales makes it match", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const section = readme.slice(readme.indexOf("## Reconciling a day"));
+    const json = [
+      ...section.slice(0, section.indexOf("\n## ")).matchAll(/^```json\n([\s\S]*?)^```$/gm),
+    ];
+    expect(json).toHaveLength(2);
+    const request = fromJson(ReconcileRequestSchema, JSON.parse(json[0]?.[1] ?? ""));
+    const { snapshotAt: _, ...expected } = JSON.parse(json[1]?.[1] ?? "");
+    const wire = connectReconcile(server.baseUrl, "the README example's reconcile client");
+    try {
+      const res = await wire.client.reconcile(request, auth(server.keys.acme));
+      const { snapshotAt, ...answer } = toJson(ReconcileResponseSchema, res) as Record<
+        string,
+        unknown
+      >;
+      expect(answer).toEqual(expected);
+      expect(snapshotAt).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+      // The till's two Chicago sales, sent now.
+      for (const hour of ["17", "18"]) {
+        const missing = chicagoStore({ ...at(`2026-11-30T${hour}:00:00Z`), businessDay: DAY });
+        missing.locationId = STORE;
+        await acme.ingest(missing);
+      }
+      const again = await wire.client.reconcile(request, auth(server.keys.acme));
+      expect(again.differences).toEqual([]);
+      expect(again.match).toBe(true);
+    } finally {
+      wire.close();
     }
   });
 });
