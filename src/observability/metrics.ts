@@ -35,7 +35,8 @@ export interface Metrics {
   readonly tenantLabel: (tenant: string) => string;
   /**
    * The tenant label of a reconciliation, capped. The first time a label value is seen its
-   * `reconciliations_total` starts at 0 for both results, so the first mismatch shows in rate().
+   * `reconciliations_total` starts at 0 for both results, so a tenant whose reconciliations
+   * matched until now shows its first mismatch in rate() (a series born at 1 hides it).
    */
   readonly reconcileLabel: (tenant: string) => string;
   /**
