@@ -222,7 +222,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
         },
       );
     },
-    reconcile(input, callOptions = {}) {
+    async reconcile(input, callOptions = {}) {
       const request = toReconcileRequest(input);
       return withRetries(
         async ({ number }) =>
