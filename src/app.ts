@@ -1,5 +1,6 @@
 import { Registry } from "prom-client";
 import { IngestService } from "../gen/pos/ingest/v1/ingest_pb.js";
+import { ReconcileService } from "../gen/pos/ingest/v1/reconcile_pb.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import type { Config } from "./config/index.js";
 import { createGrpcServer, servedServices } from "./grpc/server.js";
@@ -8,6 +9,8 @@ import { createGrpcHealth } from "./health/grpc-health.js";
 import { createHealthModel, type HealthModel } from "./health/health-model.js";
 import { logDatabaseOutages } from "./health/outage-log.js";
 import { createIngestHandlers } from "./ingest/handler.js";
+import { createReconcileHandlers } from "./ingest/reconcile-handler.js";
+import { createReconcileService } from "./ingest/reconcile-service.js";
 import { INGEST_DECODERS } from "./ingest/request-decoders.js";
 import { createIngestService } from "./ingest/service.js";
 import { createShutdown } from "./lifecycle/shutdown.js";
@@ -96,6 +99,12 @@ export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}):
     unaryMaxConcurrentWrites: config.batching.unaryMaxConcurrentWrites,
     observer: meter.ingestObserver(metrics),
   });
+  const reconciler = createReconcileService({
+    db: database.db,
+    guard,
+    budget: meter.meteredBudget(limiter, metrics),
+    observer: meter.reconcileObserver(metrics),
+  });
   const authenticator = createAuthenticator({
     db: database.db,
     ttlSeconds: config.auth.cacheTtlSeconds,
@@ -118,9 +127,18 @@ export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}):
     streams: config.streams,
     onStreamFinished: meter.meterStreams(metrics),
   });
+  const reconcileHandlers = createReconcileHandlers({
+    service: reconciler,
+    authenticator,
+    isReady: () => health.signals().started,
+    logger,
+  });
   const grpcHealth = createGrpcHealth(health);
   const served = {
-    bindings: [bindService(IngestService, handlers.implementation, INGEST_DECODERS)],
+    bindings: [
+      bindService(IngestService, handlers.implementation, INGEST_DECODERS),
+      bindService(ReconcileService, reconcileHandlers),
+    ],
     extraServices: [grpcHealth],
   };
   initialiseGrpcMetrics(metrics, servedServices(served));

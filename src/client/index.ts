@@ -21,14 +21,21 @@ export {
   allocate,
   cashRound,
   checkSale,
+  compareZReports,
   computeTotals,
   currencyExponent,
+  type FigureDifference,
   lineAmount,
   looksLikePan,
   type RuleViolation,
   type SaleLimits,
   type TotalsAmounts,
   taxFromRate,
+  type ZReport,
+  type ZReportCounts,
+  type ZReportCurrency,
+  zReport,
+  zReportDay,
 } from "../contract/index.js";
 export { Code, type FieldViolation, IngestError, isRetryable } from "./errors.js";
 export {
@@ -50,5 +57,6 @@ export {
   type ManyRejection,
   NO_PROGRESS,
 } from "./ingest-many.js";
+export type { ReconcileAnswer, ReconcileInput, ReconcileOptions } from "./reconcile.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { type SaleIdentity, saleKey } from "./sale-key.js";

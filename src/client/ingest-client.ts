@@ -10,9 +10,17 @@ import {
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { IngestService, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { ReconcileService } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import { IngestError } from "./errors.js";
 import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
 import { invalidArgument, type PreCheckOptions, preCheck } from "./pre-check.js";
+import {
+  fromReconcileResponse,
+  type ReconcileAnswer,
+  type ReconcileInput,
+  type ReconcileOptions,
+  toReconcileRequest,
+} from "./reconcile.js";
 import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
 import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
@@ -103,6 +111,12 @@ export interface IngestClient {
     sales: AsyncIterable<SaleInput> | Iterable<SaleInput>,
     options?: IngestManyOptions,
   ): Promise<IngestManyResult>;
+  /**
+   * Compares the gateway's Z-report figures for a day (or a range) with what the server holds for
+   * the same scope, retrying transient failures (a read: safe to repeat). Resolves with the
+   * server's figures and the differences; a mismatch is an answer, not an error.
+   */
+  reconcile(input: ReconcileInput, options?: ReconcileOptions): Promise<ReconcileAnswer>;
   /** grpc.health.v1 Check of `service` ("" = the whole server, or e.g. "readiness"). */
   health(
     service?: string,
@@ -147,6 +161,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
     });
   }
   const ingestService: Client<typeof IngestService> = createClient(IngestService, transport);
+  const reconcileService = createClient(ReconcileService, transport);
   const healthService = createClient(Health, transport);
   const timeoutMs = options.timeoutMs ?? 10_000;
 
@@ -205,6 +220,22 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
           validate: manyOptions.validate ?? options.validate,
           maxLineItems: manyOptions.maxLineItems ?? options.maxLineItems,
         },
+      );
+    },
+    async reconcile(input, callOptions = {}) {
+      const request = toReconcileRequest(input);
+      return withRetries(
+        async ({ number }) =>
+          fromReconcileResponse(
+            await reconcileService.reconcile(request, {
+              ...(callOptions.signal && { signal: callOptions.signal }),
+              timeoutMs: callOptions.timeoutMs ?? timeoutMs,
+            }),
+            number,
+          ),
+        policy,
+        callOptions.signal,
+        options.onRetry,
       );
     },
     async health(service = "", healthOptions = {}) {

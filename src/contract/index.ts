@@ -22,3 +22,15 @@ export {
 } from "./sale-rules.js";
 export { MAX_VIOLATIONS, PAN_TEXT, type RuleViolation } from "./violations.js";
 export * from "./wire.js";
+export {
+  COUNT_FIGURES,
+  CURRENCY_FIGURES,
+  compareZReports,
+  emptyCurrency,
+  type FigureDifference,
+  type ZReport,
+  type ZReportCounts,
+  type ZReportCurrency,
+  zReport,
+  zReportDay,
+} from "./z-report.js";

@@ -3,6 +3,7 @@ import { RateLimitedError } from "../errors.js";
 import { statusName } from "../grpc/status.js";
 import { HEALTH_SERVICES, type HealthModel } from "../health/health-model.js";
 import type { IngestObserver, RecordBudget } from "../ingest/model.js";
+import type { ReconcileObserver } from "../ingest/reconcile-model.js";
 import type { DbBreaker } from "../resilience/breaker.js";
 import type { TenantRateLimiter } from "../resilience/rate-limiter.js";
 import type { QueryObserver } from "../storage/database.js";
@@ -67,4 +68,16 @@ export function ingestObserver(metrics: Metrics): IngestObserver {
 export function meterStreams(metrics: Metrics): (code: status, seconds: number) => void {
   return (code, seconds) =>
     metrics.ingestStreamSeconds.observe({ code: statusName(code) }, seconds);
+}
+
+/** Counts reconciliations per tenant by result. */
+export function reconcileObserver(metrics: Metrics): ReconcileObserver {
+  return {
+    reconciled(tenantId, match) {
+      metrics.reconciliations.inc({
+        tenant: metrics.reconcileLabel(tenantId),
+        result: match ? "match" : "mismatch",
+      });
+    },
+  };
 }

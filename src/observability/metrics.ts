@@ -24,6 +24,8 @@ export interface Metrics {
   readonly rateLimited: Counter<"tenant">;
   /** Failed authentications: missing, malformed, unknown key, or refused for the address's budget. */
   readonly authFailures: Counter<"reason">;
+  /** Reconciliations run, per tenant, by result: match or mismatch. */
+  readonly reconciliations: Counter<"tenant" | "result">;
   /** 1 for the backend rate limits are enforced with right now (redis, insurance, memory). */
   readonly rateLimiterBackend: Gauge<"backend">;
   /**
@@ -31,6 +33,12 @@ export interface Metrics {
    * starts at 0, so the first refusal shows in rate() (a series born at 1 hides its first event).
    */
   readonly tenantLabel: (tenant: string) => string;
+  /**
+   * The tenant label of a reconciliation, capped. The first time a label value is seen its
+   * `reconciliations_total` starts at 0 for both results, so a tenant whose reconciliations
+   * matched until now shows its first mismatch in rate() (a series born at 1 hides it).
+   */
+  readonly reconcileLabel: (tenant: string) => string;
   /**
    * The tenant and source labels of a tenant's records from a source, capped. The first time a
    * pair is seen its `ingest_records_total` for every outcome and its `ingest_dedup_total` start
@@ -191,6 +199,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       labelNames: ["reason"],
       registers,
     }),
+    reconciliations: new Counter({
+      name: "reconciliations_total",
+      help: "Reconcile calls answered, by result: match (every figure agrees) or mismatch (a difference found).",
+      labelNames: ["tenant", "result"],
+      registers,
+    }),
     rateLimiterBackend: new Gauge({
       collect() {
         const current = options.limiterBackend?.();
@@ -229,7 +243,17 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
     }
     return labels;
   };
-  return { ...metrics, tenantLabel, ingestLabels };
+  const seenReconciling = new Set<string>();
+  const reconcileLabel = (tenantId: string): string => {
+    const tenant = tenantLabel(tenantId);
+    if (!seenReconciling.has(tenant)) {
+      seenReconciling.add(tenant);
+      for (const result of ["match", "mismatch"])
+        metrics.reconciliations.inc({ tenant, result }, 0);
+    }
+    return tenant;
+  };
+  return { ...metrics, tenantLabel, ingestLabels, reconcileLabel };
 }
 
 /**

@@ -21,7 +21,7 @@ const versionOf = (name: string): string => {
   return lock.packages[`node_modules/${name}`]?.version as string;
 };
 
-const PROGRAM = `import { createIngestClient, create, SaleSchema, TenderType, computeTotals } from "@pos-ingest/client";
+const PROGRAM = `import { createIngestClient, create, SaleSchema, TenderType, computeTotals, zReport, zReportDay } from "@pos-ingest/client";
 import { isValidIdempotencyKey } from "@pos-ingest/client/rules";
 
 const init = {
@@ -41,7 +41,9 @@ const client = createIngestClient({
   apiKey: process.env.POS_INGEST_API_KEY as string,
 });
 const result = await client.ingest(sale);
-console.log(result.outcome, isValidIdempotencyKey(result.idempotencyKey));
+// The store's day by the Z-report rules: the server holds exactly this one sale there.
+const day = await client.reconcile({ locationId: "pkg-1", businessDay: zReportDay(sale), figures: zReport([sale]) });
+console.log(result.outcome, isValidIdempotencyKey(result.idempotencyKey), day.match);
 client.close();
 `;
 
@@ -124,6 +126,6 @@ describe("the client package", { timeout: 180_000 }, () => {
       cwd: project,
       env,
     });
-    expect(first.stdout.trim()).toBe("accepted true");
+    expect(first.stdout.trim()).toBe("accepted true true");
   });
 });

@@ -64,6 +64,7 @@ const SERVED = [
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
   "pos.ingest.v1.IngestService",
+  "pos.ingest.v1.ReconcileService",
 ];
 
 /**

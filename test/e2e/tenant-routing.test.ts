@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { backfillLedger } from "../../src/ingest/ledger-backfill.js";
 import { createDatabase } from "../../src/storage/database.js";
 import { failure } from "../support/calls.js";
+import { connectReconcile, type ReconcileConnection } from "../support/connect-client.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { chicagoReturn, chicagoStore, postVoidOf, zurichKiosk } from "../support/receipts-v2.js";
@@ -19,6 +21,7 @@ import { type CapturedStatement, checkTenantScope } from "../support/tenant-scop
 // scan of `sales` and each inserted row are held to.
 
 let server: TestServer;
+let reconcileClient: ReconcileConnection;
 const captured: CapturedStatement[] = [];
 
 beforeAll(async () => {
@@ -30,10 +33,12 @@ beforeAll(async () => {
       batching: { streamBatchSize: 50, unaryBatchSize: 64, unaryMaxConcurrentWrites: 1 },
     },
   });
+  reconcileClient = connectReconcile(server.baseUrl);
 });
 
 afterAll(async () => {
   await server?.stop();
+  reconcileClient?.close();
 });
 
 async function* requests(sales: Iterable<Sale>) {
@@ -42,6 +47,7 @@ async function* requests(sales: Iterable<Sale>) {
 
 async function mixedRun(): Promise<void> {
   const client = server.client();
+  const reconciler = reconcileClient.client;
   const { acme, globex } = server.keys;
   // Unary calls of both tenants at once: the group commit batches them, one tenant a batch.
   const sales = Array.from({ length: 60 }, () => makeSale());
@@ -85,6 +91,34 @@ async function mixedRun(): Promise<void> {
   const lone = await client.ingestStream(requests([mismatched]), auth(globex, "route-lone-void"));
   expect(lone.received).toBe(1n);
 
+  // Reconciliations of both tenants at once: by business day and register, and by a range.
+  const day = new Date().toISOString().slice(0, 10);
+  const figures = { counts: { sales: 1n }, currencies: [{ currency: "EUR", totalMinor: 1n }] };
+  const reconciled = await Promise.all([
+    reconciler.reconcile(
+      { scope: { locationId: "store-7", period: { case: "businessDay", value: day } }, figures },
+      auth(acme),
+    ),
+    reconciler.reconcile(
+      {
+        scope: {
+          locationId: "store-7",
+          registerId: "till-2",
+          period: {
+            case: "occurred",
+            value: {
+              start: timestampFromDate(new Date(Date.now() - 86_400_000)),
+              end: timestampFromDate(new Date()),
+            },
+          },
+        },
+        figures,
+      },
+      auth(globex),
+    ),
+  ]);
+  expect(reconciled.map((r) => r.match)).toEqual([false, false]);
+
   // Streams of both tenants at once, resent (duplicates by the batch).
   const streamed = Array.from({ length: 180 }, () => makeSale());
   for (let round = 0; round < 2; round++) {
@@ -127,6 +161,7 @@ describe("tenant routing: every statement on tenant data names one tenant", () =
         [
           "insert",
           "insert with void guard",
+          "reconcile",
           "read-back",
           "void explanation",
           "report",
@@ -211,6 +246,8 @@ function statementKind(sql: string): string {
     return /post_void'\s*or not exists/.test(sql) ? "insert with void guard" : "insert";
   }
   if (/^\s*update sales/i.test(sql)) return "backfill write";
+  // Before the backfill read: it counts the rows without a ledger too.
+  if (/group by rollup \(currency\)/.test(sql)) return "reconcile";
   if (/net_minor" is null|net_minor is null/.test(sql)) return "backfill read";
   if (/voided_by/.test(sql)) return "void explanation";
   if (/idempotency_key = any/.test(sql)) return "read-back";

@@ -3,6 +3,7 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll } from "vitest";
 import { IngestService } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { ReconcileService } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import { trackConnection } from "./leaks.js";
 
 /** An IngestService client (connect-node, gRPC protocol) on an HTTP/2 connection of its own. */
@@ -29,6 +30,29 @@ export function connectIngest(
   const forget = trackConnection(options.label ?? `connectIngest(${baseUrl})`);
   return {
     client: createClient(IngestService, createGrpcTransport({ baseUrl, sessionManager: session })),
+    close() {
+      session.abort();
+      forget();
+    },
+  };
+}
+
+/** A ReconcileService client (connect-node, gRPC protocol) on an HTTP/2 connection of its own. */
+export interface ReconcileConnection {
+  readonly client: Client<typeof ReconcileService>;
+  /** Ends the connection and forgets it (leaks.ts). */
+  close(): void;
+}
+
+/** Opens a client of ReconcileService at `baseUrl`, tracked until `close()` as `connectIngest`'s. */
+export function connectReconcile(baseUrl: string, label?: string): ReconcileConnection {
+  const session = new Http2SessionManager(baseUrl);
+  const forget = trackConnection(label ?? `connectReconcile(${baseUrl})`);
+  return {
+    client: createClient(
+      ReconcileService,
+      createGrpcTransport({ baseUrl, sessionManager: session }),
+    ),
     close() {
       session.abort();
       forget();

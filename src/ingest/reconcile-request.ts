@@ -1,0 +1,169 @@
+import type { ReconcileRequest } from "../../gen/pos/ingest/v1/reconcile_pb.js";
+import { currencyExponent } from "../contract/iso4217.js";
+import { MIN_OCCURRED_AT_SECONDS } from "../contract/limits.js";
+import { Violations } from "../contract/violations.js";
+import type { ZReport, ZReportCurrency } from "../contract/z-report.js";
+import { ValidationError } from "../errors.js";
+import type { ReconcilePeriod, ReconcileScope } from "./reconcile-model.js";
+
+/** The longest `occurred` range: a month of a store's days, not its history. */
+export const MAX_RECONCILE_RANGE_DAYS = 31;
+/** Currencies in one request's figures: more than any real store takes in a day. */
+export const MAX_RECONCILE_CURRENCIES = 20;
+/** A count beyond this (a billion transactions in one scope) is a bug, not a store's day. */
+export const MAX_RECONCILE_COUNT = 1_000_000_000n;
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MICROS = 86_400_000_000n;
+/** Days before 2000 are an unset POS clock (as for occurred_at), after 2099 a typo. */
+const FIRST_DAY = "2000-01-01";
+const LAST_DAY = "2099-12-31";
+const MAX_SECONDS = 4_102_444_800n; // 2100-01-01T00:00:00Z
+
+/** A reconcile request as the service takes it. */
+export interface ParsedReconcile {
+  readonly scope: ReconcileScope;
+  readonly figures: ZReport;
+}
+
+/**
+ * Validates a Reconcile request and maps it to the domain, the handler's half of the work.
+ *
+ * @throws ValidationError naming every offending field (INVALID_ARGUMENT with a BadRequest).
+ */
+export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcile {
+  const v = new Violations();
+  const s = request.scope;
+  let period: ReconcilePeriod | undefined;
+  if (!s) v.add("scope", "is required");
+  else {
+    v.text("scope.location_id", s.locationId, 1, 128);
+    if (s.registerId !== "") v.text("scope.register_id", s.registerId, 1, 128);
+    period = periodOf(s.period, v);
+  }
+  const f = request.figures;
+  if (!f) v.add("figures", "is required");
+  else {
+    const c = f.counts;
+    if (c) {
+      count(v, "figures.counts.sales", c.sales);
+      count(v, "figures.counts.returns", c.returns);
+      count(v, "figures.counts.exchanges", c.exchanges);
+      count(v, "figures.counts.post_voids", c.postVoids);
+    }
+    if (f.currencies.length > MAX_RECONCILE_CURRENCIES) {
+      v.add("figures.currencies", `must hold at most ${MAX_RECONCILE_CURRENCIES} currencies`);
+    } else {
+      const seen = new Set<string>();
+      f.currencies.forEach((cur, i) => {
+        const field = `figures.currencies[${i}]`;
+        if (!/^[A-Z]{3}$/.test(cur.currency) || currencyExponent(cur.currency) === undefined) {
+          v.add(`${field}.currency`, "must be an ISO 4217 alphabetic code such as EUR");
+        } else if (seen.has(cur.currency)) {
+          v.add(`${field}.currency`, `${cur.currency} is listed twice; send each currency once`);
+        }
+        seen.add(cur.currency);
+        count(v, `${field}.transactions`, cur.transactions);
+      });
+    }
+  }
+  if (v.count > 0 || !s || !f || !period) throw new ValidationError(v.list);
+  const c = f.counts;
+  return {
+    scope: {
+      locationId: s.locationId,
+      registerId: s.registerId === "" ? undefined : s.registerId,
+      period,
+    },
+    figures: {
+      counts: {
+        sales: c?.sales ?? 0n,
+        returns: c?.returns ?? 0n,
+        exchanges: c?.exchanges ?? 0n,
+        postVoids: c?.postVoids ?? 0n,
+      },
+      currencies: f.currencies.map(
+        (cur): ZReportCurrency => ({
+          currency: cur.currency,
+          grossMinor: cur.grossMinor,
+          discountMinor: cur.discountMinor,
+          serviceChargeMinor: cur.serviceChargeMinor,
+          taxMinor: cur.taxMinor,
+          includedTaxMinor: cur.includedTaxMinor,
+          roundingMinor: cur.roundingMinor,
+          tipMinor: cur.tipMinor,
+          netMinor: cur.netMinor,
+          totalMinor: cur.totalMinor,
+          transactions: cur.transactions,
+        }),
+      ),
+    },
+  };
+}
+
+function periodOf(
+  period: NonNullable<ReconcileRequest["scope"]>["period"],
+  v: Violations,
+): ReconcilePeriod | undefined {
+  if (period.case === "businessDay") {
+    const day = period.value;
+    if (!isCalendarDate(day)) {
+      v.add("scope.business_day", "must be a calendar date, YYYY-MM-DD");
+      return undefined;
+    }
+    if (day < FIRST_DAY || day > LAST_DAY) {
+      v.add("scope.business_day", `must be between ${FIRST_DAY} and ${LAST_DAY}`);
+      return undefined;
+    }
+    return { businessDay: day };
+  }
+  if (period.case === "occurred") {
+    const start = micros(v, "scope.occurred.start", period.value.start);
+    const end = micros(v, "scope.occurred.end", period.value.end);
+    if (start === undefined || end === undefined) return undefined;
+    if (end <= start) {
+      v.add("scope.occurred.end", "must be after scope.occurred.start");
+      return undefined;
+    }
+    if (end - start > BigInt(MAX_RECONCILE_RANGE_DAYS) * DAY_MICROS) {
+      v.add("scope.occurred.end", `must be at most ${MAX_RECONCILE_RANGE_DAYS} days after start`);
+      return undefined;
+    }
+    return { startMicros: start, endMicros: end };
+  }
+  v.add("scope.period", "is required: a business_day or an occurred range");
+  return undefined;
+}
+
+function micros(
+  v: Violations,
+  field: string,
+  ts: { seconds: bigint; nanos: number } | undefined,
+): bigint | undefined {
+  if (!ts) {
+    v.add(field, "is required");
+    return undefined;
+  }
+  if (ts.nanos < 0 || ts.nanos > 999_999_999) {
+    v.add(`${field}.nanos`, "must be 0 to 999999999");
+    return undefined;
+  }
+  if (ts.seconds < MIN_OCCURRED_AT_SECONDS || ts.seconds > MAX_SECONDS) {
+    v.add(field, "must be between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z");
+    return undefined;
+  }
+  // Microseconds, PostgreSQL's precision: nanoseconds below one are dropped, as Ingest does.
+  return ts.seconds * 1_000_000n + BigInt(Math.floor(ts.nanos / 1000));
+}
+
+function count(v: Violations, field: string, value: bigint): void {
+  if (value > MAX_RECONCILE_COUNT) v.add(field, `must be at most ${MAX_RECONCILE_COUNT}`);
+}
+
+/** "YYYY-MM-DD" naming a real date (2026-02-30 is not one). */
+function isCalendarDate(day: string): boolean {
+  const m = DAY.exec(day);
+  if (!m) return false;
+  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
+}
