@@ -7,6 +7,7 @@ export const HEALTH_SERVICES = {
   readiness: "readiness",
   server: "",
   ingest: "pos.ingest.v1.IngestService",
+  reconcile: "pos.ingest.v1.ReconcileService",
 } as const;
 
 export type HealthServiceName = (typeof HEALTH_SERVICES)[keyof typeof HEALTH_SERVICES];
@@ -48,6 +49,8 @@ function derive(s: HealthSignals): Record<HealthServiceName, ServingStatus> {
     readiness: serving(ready),
     "": serving(ready),
     "pos.ingest.v1.IngestService": serving(ready),
+    // Reconcile reads the same database the ingest writes: ready under the same conditions.
+    "pos.ingest.v1.ReconcileService": serving(ready),
   };
 }
 

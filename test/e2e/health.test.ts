@@ -71,6 +71,7 @@ describe("health through the service's life", () => {
       readiness: "NOT_SERVING",
       "": "NOT_SERVING",
       "pos.ingest.v1.IngestService": "NOT_SERVING",
+      "pos.ingest.v1.ReconcileService": "NOT_SERVING",
     });
     expect([await http("/livez"), await http("/startupz"), await http("/readyz")]).toEqual([
       200, 503, 503,
