@@ -22,11 +22,15 @@ export interface LedgerOriginal {
 }
 
 /** The ledger values of one transaction; every amount in minor units, with σ applied. */
-export interface SaleLedger {
+export interface SaleLedger extends LedgerAmounts {
   readonly kind: LedgerKind;
   readonly original: LedgerOriginal | null;
   /** The stated business day, "YYYY-MM-DD"; null when not stated (reports use occurred_at's UTC date). */
   readonly businessDay: string | null;
+}
+
+/** A transaction's amounts in signed minor units, as the ledger columns hold them. */
+export interface LedgerAmounts {
   readonly grossMinor: bigint;
   readonly discountMinor: bigint;
   readonly serviceChargeMinor: bigint;
@@ -40,6 +44,19 @@ export interface SaleLedger {
   /** Gross − discount + service charge + added tax + rounding. */
   readonly totalMinor: bigint;
 }
+
+/** Every amount 0: a plain sale's, or an empty sum's, starting point. */
+export const ZERO_AMOUNTS: LedgerAmounts = Object.freeze({
+  grossMinor: 0n,
+  discountMinor: 0n,
+  serviceChargeMinor: 0n,
+  taxMinor: 0n,
+  includedTaxMinor: 0n,
+  roundingMinor: 0n,
+  tipMinor: 0n,
+  netMinor: 0n,
+  totalMinor: 0n,
+});
 
 /**
  * A sale the ledger cannot represent (a kind this build does not know, a business day that is

@@ -1,6 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import { type LedgerKind, ledger } from "./ledger.js";
+import { type LedgerAmounts, type LedgerKind, ledger, ZERO_AMOUNTS } from "./ledger.js";
 
 /**
  * The Z-report rules of reconciliation (docs/design/sale-model-v2.md §9), written once: what a
@@ -29,18 +29,8 @@ export interface ZReportCounts {
 }
 
 /** One currency's sums in signed minor units (names as the ledger columns). */
-export interface ZReportCurrency {
+export interface ZReportCurrency extends LedgerAmounts {
   readonly currency: string;
-  readonly grossMinor: bigint;
-  readonly discountMinor: bigint;
-  readonly serviceChargeMinor: bigint;
-  /** Added plus included tax. */
-  readonly taxMinor: bigint;
-  readonly includedTaxMinor: bigint;
-  readonly roundingMinor: bigint;
-  readonly tipMinor: bigint;
-  readonly netMinor: bigint;
-  readonly totalMinor: bigint;
   readonly transactions: bigint;
 }
 
@@ -91,19 +81,7 @@ const COUNT_OF_KIND: Readonly<Record<LedgerKind, keyof ZReportCounts>> = {
 
 /** A currency with every sum 0. */
 export function emptyCurrency(currency: string): ZReportCurrency {
-  return {
-    currency,
-    grossMinor: 0n,
-    discountMinor: 0n,
-    serviceChargeMinor: 0n,
-    taxMinor: 0n,
-    includedTaxMinor: 0n,
-    roundingMinor: 0n,
-    tipMinor: 0n,
-    netMinor: 0n,
-    totalMinor: 0n,
-    transactions: 0n,
-  };
+  return { currency, ...ZERO_AMOUNTS, transactions: 0n };
 }
 
 /**

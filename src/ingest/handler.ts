@@ -9,7 +9,6 @@ import type {
 import type { Authenticator } from "../auth/authenticator.js";
 import {
   CancelledByClientError,
-  MalformedMessageError,
   NotReadyError,
   ShuttingDownError,
   StreamLimitError,
@@ -30,6 +29,7 @@ import {
 import type { StreamSession } from "./model.js";
 import { saleBytesOf } from "./request-bytes.js";
 import type { IngestService } from "./service.js";
+import { answerUnary, elapsed } from "./unary-call.js";
 
 type Request = Received<IngestRequest> | DecodeFailure;
 
@@ -62,51 +62,24 @@ export function createIngestHandlers(options: {
     if (!options.isReady()) throw new NotReadyError();
   };
 
-  const ingest = async (
+  const ingest = (
     call: ServerUnaryCall<Request, IngestResponse>,
     callback: sendUnaryData<IngestResponse>,
-  ): Promise<void> => {
-    const started = performance.now();
-    let tenant: string | undefined;
-    try {
-      assertReady();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
-        peer: call.getPeer(),
-        forwardedFor: readForwardedFor(call.metadata),
-      });
-      tenant = principal.tenantId;
-      const metadataKey = readIdempotencyKey(call.metadata);
-      const request = call.request;
-      if (request instanceof DecodeFailure) {
-        throw new MalformedMessageError({ cause: request.cause });
-      }
-      const key = unaryIdempotencyKey(metadataKey, request.message.idempotencyKey);
+  ): Promise<void> =>
+    answerUnary(options, "Ingest", call, callback, async (tenant, request) => {
+      const key = unaryIdempotencyKey(
+        readIdempotencyKey(call.metadata),
+        request.message.idempotencyKey,
+      );
       const result = await service.ingest(
-        principal.tenantId,
+        tenant,
         request.message.sale,
         key,
         saleBytesOf(request.bytes),
       );
-      callback(null, toIngestResponse(result));
-      // The sale is stored either way; the line says whether the client heard about it.
-      const ended = endedByClient(call);
-      logCallEnd(
-        logger,
-        ended ?? status.OK,
-        { method: "Ingest", tenant, outcome: result.outcome, ms: elapsed(started) },
-        ended === undefined ? undefined : new CancelledByClientError(),
-      );
-    } catch (err) {
-      const error = toGrpcError(err);
-      callback(error);
-      logCallEnd(
-        logger,
-        endedByClient(call) ?? error.code,
-        { method: "Ingest", tenant, ms: elapsed(started) },
-        err,
-      );
-    }
-  };
+      // The sale is stored either way; the log line says whether the client heard about it.
+      return { response: toIngestResponse(result), logFields: { outcome: result.outcome } };
+    });
 
   const ingestStream = async (
     call: ServerReadableStream<Request, IngestStreamResponse>,
@@ -251,10 +224,6 @@ export function createIngestHandlers(options: {
       for (const call of openStreams) call.destroy(new ShuttingDownError());
     },
   };
-}
-
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
 }
 
 /** A stream's counts for its log line. */

@@ -1,22 +1,18 @@
 import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
-import { status } from "@grpc/grpc-js";
 import type {
   ReconcileRequest,
   ReconcileResponse,
   ReconcileService as ReconcileServiceDesc,
 } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
-import { CancelledByClientError, MalformedMessageError, NotReadyError } from "../errors.js";
-import { DecodeFailure, type Received } from "../grpc/service-adapter.js";
-import { endedByClient, toGrpcError } from "../grpc/status.js";
+import type { DecodeFailure, Received } from "../grpc/service-adapter.js";
 import type { GrpcServiceImpl } from "../grpc/typed-service.js";
 import type { Logger } from "../observability/logger.js";
-import { logCallEnd } from "./call-log.js";
-import { readAuthorization, readForwardedFor } from "./metadata.js";
 import { toReconcileResponse } from "./reconcile-mapping.js";
 import type { ReconcileResult, ReconcileScope } from "./reconcile-model.js";
 import { parseReconcileRequest } from "./reconcile-request.js";
 import type { ReconcileService } from "./reconcile-service.js";
+import { answerUnary } from "./unary-call.js";
 
 type Request = Received<ReconcileRequest> | DecodeFailure;
 
@@ -32,46 +28,17 @@ export function createReconcileHandlers(options: {
   isReady: () => boolean;
   logger: Logger;
 }): GrpcServiceImpl<typeof ReconcileServiceDesc> {
-  const { service, authenticator, logger } = options;
-  const reconcile = async (
+  const { service, logger } = options;
+  const reconcile = (
     call: ServerUnaryCall<Request, ReconcileResponse>,
     callback: sendUnaryData<ReconcileResponse>,
-  ): Promise<void> => {
-    const started = performance.now();
-    let tenant: string | undefined;
-    try {
-      if (!options.isReady()) throw new NotReadyError();
-      const principal = await authenticator.authenticate(readAuthorization(call.metadata), {
-        peer: call.getPeer(),
-        forwardedFor: readForwardedFor(call.metadata),
-      });
-      tenant = principal.tenantId;
-      const request = call.request;
-      if (request instanceof DecodeFailure) {
-        throw new MalformedMessageError({ cause: request.cause });
-      }
+  ): Promise<void> =>
+    answerUnary(options, "Reconcile", call, callback, async (tenant, request) => {
       const { scope, figures } = parseReconcileRequest(request.message);
       const result = await service.reconcile(tenant, scope, figures);
-      callback(null, toReconcileResponse(result));
       if (!result.match) logMismatch(logger, tenant, scope, result);
-      const ended = endedByClient(call);
-      logCallEnd(
-        logger,
-        ended ?? status.OK,
-        { method: "Reconcile", tenant, match: result.match, ms: elapsed(started) },
-        ended === undefined ? undefined : new CancelledByClientError(),
-      );
-    } catch (err) {
-      const error = toGrpcError(err);
-      callback(error);
-      logCallEnd(
-        logger,
-        endedByClient(call) ?? error.code,
-        { method: "Reconcile", tenant, ms: elapsed(started) },
-        err,
-      );
-    }
-  };
+      return { response: toReconcileResponse(result), logFields: { match: result.match } };
+    });
   return { reconcile };
 }
 
@@ -103,8 +70,4 @@ function logMismatch(
 
 function microsToIso(micros: bigint): string {
   return new Date(Number(micros / 1000n)).toISOString();
-}
-
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
 }

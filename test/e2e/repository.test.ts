@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import type { SaleLedger } from "../../src/contract/ledger.js";
+import { type SaleLedger, ZERO_AMOUNTS } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { uuidv7 } from "../../src/ingest/canonical.js";
 import type { SaleRow, StoredSale } from "../../src/ingest/repository.js";
@@ -39,14 +39,7 @@ const ZERO_LEDGER: SaleLedger = {
   kind: "sale",
   original: null,
   businessDay: null,
-  grossMinor: 0n,
-  discountMinor: 0n,
-  serviceChargeMinor: 0n,
-  taxMinor: 0n,
-  includedTaxMinor: 0n,
-  roundingMinor: 0n,
-  tipMinor: 0n,
-  netMinor: 0n,
+  ...ZERO_AMOUNTS,
   totalMinor: 9_999_999_999_999n,
 };
 

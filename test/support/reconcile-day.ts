@@ -5,6 +5,7 @@
  * rules against arithmetic written down here.
  */
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { ZERO_AMOUNTS } from "../../src/contract/ledger.js";
 import type { ZReport } from "../../src/contract/z-report.js";
 import {
   berlinBakery,
@@ -43,17 +44,8 @@ export function theDay() {
   return { s1, s2, ret, tip, kiosk, voided, bakery, exchange };
 }
 
-export const ZERO = {
-  grossMinor: 0n,
-  discountMinor: 0n,
-  serviceChargeMinor: 0n,
-  taxMinor: 0n,
-  includedTaxMinor: 0n,
-  roundingMinor: 0n,
-  tipMinor: 0n,
-  netMinor: 0n,
-  totalMinor: 0n,
-};
+/** Every amount 0, to spread under the figures a test states. */
+export const ZERO = ZERO_AMOUNTS;
 
 /**
  * The day's Z report by hand, from the receipts' totals (docs/design/sale-model-v2.md §2):
