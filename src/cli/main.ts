@@ -15,6 +15,33 @@ function positiveInt(max: number) {
   };
 }
 
+/** A calendar date written YYYY-MM-DD (2026-02-30 is not one). */
+function calendarDay(value: string): string {
+  const date = new Date(`${value}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d\d-\d\d$/.test(value) ||
+    Number.isNaN(date.getTime()) ||
+    date.toISOString().slice(0, 10) !== value
+  ) {
+    throw new InvalidArgumentError("must be a calendar date written YYYY-MM-DD");
+  }
+  return value;
+}
+
+/** An RFC 3339 time with its offset: without one, the machine's zone would decide the instant. */
+function isoTime(value: string): Date {
+  const date = new Date(value);
+  if (
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(value) ||
+    Number.isNaN(date.getTime())
+  ) {
+    throw new InvalidArgumentError(
+      "must be an RFC 3339 time with an offset, e.g. 2026-11-30T00:00:00Z",
+    );
+  }
+  return date;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -35,6 +62,33 @@ function exitWith(action: () => Promise<number>, failureCode = 1): Promise<void>
   );
 }
 
+/**
+ * Adds the flags that say how to read a sales file (format and export mapping): `send` and
+ * `reconcile` read the same files the same way.
+ */
+function withFileOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--format <format>", "file format (default: .csv is CSV, else NDJSON)").choices([
+        "ndjson",
+        "csv",
+      ]),
+    )
+    .option("--mapping <file>", "how an export's columns make sales (JSON or YAML; README)")
+    .option("--map <field=column>", "read field from the export's column (repeatable)", collect, [])
+    .option("--set <field=value>", "give field this value in every row (repeatable)", collect, [])
+    .option("--time-zone <zone>", "IANA zone of times written without an offset")
+    .option("--time-format <pattern>", 'how times are written, e.g. "M/d/yyyy H:mm"')
+    .option("--delimiter <char>", "CSV delimiter (default: detected from the header line)")
+    .option("--decimal-comma", "numbers are written 1,25 (and 1.234,56)")
+    .option("--tender <type>", "one payment of this tender (e.g. OTHER) for sales without payments")
+    .option(
+      "--group-window <rows>",
+      "rows read past a sale's last row before it is sent (its rows need not be consecutive)",
+      positiveInt(10_000_000),
+    );
+}
+
 const program = new Command()
   .name("pos-ingest")
   .description("Exactly-once ingest of point-of-sale sales: server, loader and tools")
@@ -45,20 +99,19 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-withConnectionOptions(
-  program
-    .command("send")
-    .description(
-      "stream the sales in FILE (NDJSON or CSV, - for stdin) to a server; rerunning a file stores nothing twice",
-    )
-    .argument("<file>", "NDJSON (one sale per line) or CSV (one line item per row); - reads stdin"),
+withFileOptions(
+  withConnectionOptions(
+    program
+      .command("send")
+      .description(
+        "stream the sales in FILE (NDJSON or CSV, - for stdin) to a server; rerunning a file stores nothing twice",
+      )
+      .argument(
+        "<file>",
+        "NDJSON (one sale per line) or CSV (one line item per row); - reads stdin",
+      ),
+  ),
 )
-  .addOption(
-    new Option("--format <format>", "file format (default: .csv is CSV, else NDJSON)").choices([
-      "ndjson",
-      "csv",
-    ]),
-  )
   .option("--stream-size <n>", "sales per stream (max 1000)", positiveInt(1_000), 1_000)
   .option("--concurrency <n>", "streams in flight", positiveInt(32), 2)
   .addOption(
@@ -74,19 +127,6 @@ withConnectionOptions(
   .option("--json", "print the summary as one JSON object")
   .option("--dry-run", "read, map and check every sale with the server's rules; send nothing")
   .option("--rejects <file>", "write the rejected rows, as written in FILE, to this file")
-  .option("--mapping <file>", "how an export's columns make sales (JSON or YAML; README)")
-  .option("--map <field=column>", "read field from the export's column (repeatable)", collect, [])
-  .option("--set <field=value>", "give field this value in every row (repeatable)", collect, [])
-  .option("--time-zone <zone>", "IANA zone of times written without an offset")
-  .option("--time-format <pattern>", 'how times are written, e.g. "M/d/yyyy H:mm"')
-  .option("--delimiter <char>", "CSV delimiter (default: detected from the header line)")
-  .option("--decimal-comma", "numbers are written 1,25 (and 1.234,56)")
-  .option("--tender <type>", "one payment of this tender (e.g. OTHER) for sales without payments")
-  .option(
-    "--group-window <rows>",
-    "rows read past a sale's last row before it is sent (its rows need not be consecutive)",
-    positiveInt(10_000_000),
-  )
   .addHelpText(
     "after",
     "\nExit codes: 0 every sale stored (or already stored), 1 some rejected, 2 the load did not complete.",
@@ -94,6 +134,49 @@ withConnectionOptions(
   .action((file: string, flags) =>
     exitWith(async () => (await import("./send.js")).runSend(file, flags), 2),
   );
+
+withFileOptions(
+  withConnectionOptions(
+    program
+      .command("reconcile")
+      .description(
+        "compare the Z-report figures of a store's day in FILE (as `send` reads it) with what the server stored",
+      )
+      .argument("<file>", "the store's sales (NDJSON or CSV, - for stdin), as sent with `send`")
+      .requiredOption("--location <id>", "the location (store) to reconcile")
+      .option("--register <id>", "only this register (default: every register of the location)")
+      .addOption(
+        new Option("--business-day <day>", "the business day, YYYY-MM-DD")
+          .argParser(calendarDay)
+          .conflicts(["from", "to"]),
+      )
+      .option(
+        "--from <time>",
+        "instead of a day: sales with occurred_at at or after this time",
+        isoTime,
+      )
+      .option("--to <time>", "... and before this time (at most 31 days after --from)", isoTime),
+  ),
+)
+  .option("--json", "print the answer as one JSON object")
+  .addHelpText(
+    "after",
+    [
+      "",
+      "Sales of other locations, registers and days in FILE are left out (and counted).",
+      "Exit codes: 0 match, 1 some figure differs, 2 not reconciled (bad flag, unreadable file,",
+      "the call failed; as `send`, 2 whether or not a rerun may succeed).",
+      "Not in this version: finding which transactions differ, and --resend (rerunning",
+      "`send` with the same file sends the missing ones and stores nothing twice).",
+    ].join("\n"),
+  )
+  .action(function (this: Command, file: string, flags) {
+    // Exactly one period: a day, or a range with both ends (commander checks the conflict).
+    if (flags.businessDay === undefined && (flags.from === undefined || flags.to === undefined)) {
+      this.error("error: give --business-day YYYY-MM-DD, or both --from and --to");
+    }
+    return exitWith(async () => (await import("./reconcile.js")).runReconcile(file, flags), 2);
+  });
 
 program
   .command("gen-sales")

@@ -203,7 +203,10 @@ export async function runSend(file: string, flags: SendFlags): Promise<number> {
   return summary.rejected > 0 ? EXIT.rejected : EXIT.ok;
 }
 
-async function mappingOf(flags: SendFlags): Promise<Mapping | undefined> {
+/** The mapping the flags ask for (a mapping file, flags over it), or none for the plain formats. */
+export async function mappingOf(
+  flags: MappingFlags & { readonly mapping?: string },
+): Promise<Mapping | undefined> {
   if (!flags.mapping && !hasMappingFlags(flags)) return undefined;
   const file = flags.mapping ? await loadMappingFile(flags.mapping) : undefined;
   return resolveMapping(file, flags, flags.mapping ?? "mapping flags");
