@@ -276,6 +276,17 @@ describe("README", { timeout: 240_000 }, () => {
     expect(loaded).toMatch(/^0 sales from \S+rejects\.csv/m);
     expect(loaded).not.toMatch(/rejected\s+[1-9]/);
 
+    // "Reconciling a day": the receipts the command-line block sent, reconciled from the same
+    // file, printing what the README shows after the command.
+    const reconciling = blocks.filter((b) => b.section === "Reconciling a day");
+    const reconcileAt = reconciling.findIndex((b) => b.lang === "sh");
+    expect(reconcileAt, "a sh block in Reconciling a day").toBeGreaterThanOrEqual(0);
+    const checks = commandsOf(reconciling[reconcileAt]?.body ?? "");
+    for (const c of checks) ran.add(c);
+    const reconciled = await sh([session[0] as string, ...checks].join("\n"), values);
+    // npm prints its script banner first; the command's own output is what follows it.
+    expect(reconciled.endsWith(`\n${reconciling[reconcileAt + 1]?.body}`), reconciled).toBe(true);
+
     expect(await sh(revoke, values)).toContain(`revoked ${keyId}`);
     const runnable = commands.filter((c) => classify(c.command)?.run);
     expect(runnable.filter((c) => !ran.has(c.command)).map((c) => c.command)).toEqual([]);
