@@ -1,12 +1,5 @@
 import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
-import {
-  COUNT_FIGURES,
-  CURRENCY_FIGURES,
-  emptyCurrency,
-  type ZReport,
-  type ZReportCurrency,
-  zReportDay,
-} from "../contract/z-report.js";
+import { zReportDay } from "../contract/z-report.js";
 
 /** What `pos-ingest reconcile` compares: one location, optionally one register, one period. */
 export interface ReconcileScope {
@@ -41,41 +34,4 @@ export function outOfScope(sale: Sale, scope: ReconcileScope): OutOfScope | unde
     return ns >= from && ns < to ? undefined : "period";
   }
   return undefined;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/**
- * Sums Z reports (each `zReport` of one or a few sales) into the file's: the file is read once
- * and never held in memory, and a sale the ledger cannot represent is named by its own line.
- * Only adds the figures the rules module lists; the rules themselves stay in `zReport`.
- */
-export class ZReportTally {
-  private readonly counts: Mutable<ZReport["counts"]> = {
-    sales: 0n,
-    returns: 0n,
-    exchanges: 0n,
-    postVoids: 0n,
-  };
-  private readonly currencies = new Map<string, Mutable<ZReportCurrency>>();
-  /** Transactions added. */
-  transactions = 0;
-
-  add(report: ZReport): void {
-    for (const [key] of COUNT_FIGURES) this.counts[key] += report.counts[key];
-    for (const c of report.currencies) {
-      const into = this.currencies.get(c.currency) ?? { ...emptyCurrency(c.currency) };
-      for (const [key] of CURRENCY_FIGURES) into[key] += c[key];
-      this.currencies.set(c.currency, into);
-      this.transactions += Number(c.transactions);
-    }
-  }
-
-  /** The sum, currencies in code order (as `zReport` gives them). */
-  report(): ZReport {
-    const currencies = [...this.currencies.values()].sort((a, b) =>
-      a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0,
-    );
-    return { counts: { ...this.counts }, currencies: currencies.map((c) => ({ ...c })) };
-  }
 }

@@ -1,16 +1,11 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Code, createIngestClient, IngestError, type ReconcileAnswer } from "../client/index.js";
-import { zReport } from "../contract/z-report.js";
+import { ZReportTally } from "../contract/z-report.js";
 import { type ConnectionFlags, clientOptions } from "./connection.js";
 import type { MappingFlags } from "./export/mapping-file.js";
 import { linesText } from "./load-rejection.js";
-import {
-  type OutOfScope,
-  outOfScope,
-  type ReconcileScope,
-  ZReportTally,
-} from "./reconcile-figures.js";
+import { type OutOfScope, outOfScope, type ReconcileScope } from "./reconcile-figures.js";
 import { humanReconcile, jsonReconcile, type ReconcileReport } from "./reconcile-output.js";
 import { formatOf, readSales, type SaleFormat } from "./sale-file.js";
 import { mappingOf } from "./send.js";
@@ -79,7 +74,7 @@ export async function runReconcile(file: string, flags: ReconcileFlags): Promise
       continue;
     }
     try {
-      tally.add(zReport([item.sale]));
+      tally.add(item.sale);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       problem(`line ${linesText(item.lines)}: ${message}`);

@@ -102,28 +102,48 @@ export function zReportDay(sale: Sale): string {
  * @throws LedgerError for a sale the ledger cannot represent (see `ledger`).
  */
 export function zReport(sales: Iterable<Sale>): ZReport {
-  const counts = { sales: 0n, returns: 0n, exchanges: 0n, postVoids: 0n };
-  const byCurrency = new Map<
+  const tally = new ZReportTally();
+  for (const sale of sales) tally.add(sale);
+  return tally.report();
+}
+
+/**
+ * A Z report summed one sale at a time, for a caller that reads its sales as a stream (a day's
+ * file) and must not hold them: what `zReport` computes.
+ */
+export class ZReportTally {
+  private readonly counts = { sales: 0n, returns: 0n, exchanges: 0n, postVoids: 0n };
+  private readonly byCurrency = new Map<
     string,
     { -readonly [K in keyof ZReportCurrency]: ZReportCurrency[K] }
   >();
-  for (const sale of sales) {
+  /** Sales added. */
+  transactions = 0;
+
+  /**
+   * Counts `sale` in; nothing changes when it throws.
+   *
+   * @throws LedgerError for a sale the ledger cannot represent (see `ledger`).
+   */
+  add(sale: Sale): void {
     const l = ledger(sale);
-    counts[COUNT_OF_KIND[l.kind]]++;
-    const c = byCurrency.get(sale.currency) ?? { ...emptyCurrency(sale.currency) };
-    c.grossMinor += l.grossMinor;
-    c.discountMinor += l.discountMinor;
-    c.serviceChargeMinor += l.serviceChargeMinor;
-    c.taxMinor += l.taxMinor;
-    c.includedTaxMinor += l.includedTaxMinor;
-    c.roundingMinor += l.roundingMinor;
-    c.tipMinor += l.tipMinor;
-    c.netMinor += l.netMinor;
-    c.totalMinor += l.totalMinor;
+    this.counts[COUNT_OF_KIND[l.kind]]++;
+    const c = this.byCurrency.get(sale.currency) ?? { ...emptyCurrency(sale.currency) };
+    for (const [key] of CURRENCY_FIGURES) {
+      if (key !== "transactions") c[key] += l[key];
+    }
     c.transactions++;
-    byCurrency.set(sale.currency, c);
+    this.byCurrency.set(sale.currency, c);
+    this.transactions++;
   }
-  return { counts, currencies: [...byCurrency.values()].sort(byCode) };
+
+  /** The sum so far, currencies in code order. */
+  report(): ZReport {
+    return {
+      counts: { ...this.counts },
+      currencies: [...this.byCurrency.values()].map((c) => ({ ...c })).sort(byCode),
+    };
+  }
 }
 
 /**
@@ -163,6 +183,7 @@ export function compareZReports(gateway: ZReport, server: ZReport): FigureDiffer
   return differences;
 }
 
-function byCode(a: { currency: string }, b: { currency: string }): number {
+/** Orders currencies by code, as the rules compare them (not by a database's collation). */
+export function byCode(a: { currency: string }, b: { currency: string }): number {
   return a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0;
 }

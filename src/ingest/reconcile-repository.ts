@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { emptyCurrency, type ZReportCurrency } from "../contract/z-report.js";
+import { byCode, emptyCurrency, type ZReportCurrency } from "../contract/z-report.js";
 import type { Executor } from "../storage/database.js";
 import type { ReconcileScope, StoredFigures } from "./reconcile-model.js";
 
@@ -97,9 +97,7 @@ export async function reconcileFigures(
         postVoids: BigInt(all.post_voids),
       },
       // Code order, as the rules compare them (SQL's collation may order otherwise).
-      currencies: currencies.sort((a, b) =>
-        a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0,
-      ),
+      currencies: currencies.sort(byCode),
     },
     snapshotAtMicros: BigInt(all.snapshot_us),
     rowsWithoutLedger: BigInt(all.rows_without_ledger),
