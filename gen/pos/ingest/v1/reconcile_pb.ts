@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { TenderType } from "./sale_pb.js";
+import { file_pos_ingest_v1_sale } from "./sale_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file pos/ingest/v1/reconcile.proto.
  */
 export const file_pos_ingest_v1_reconcile: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wb3MvaW5nZXN0L3YxL3JlY29uY2lsZS5wcm90bxINcG9zLmluZ2VzdC52MSKOAQoOUmVjb25jaWxlU2NvcGUSEwoLbG9jYXRpb25faWQYASABKAkSEwoLcmVnaXN0ZXJfaWQYAiABKAkSFgoMYnVzaW5lc3NfZGF5GAMgASgJSAASMAoIb2NjdXJyZWQYBCABKAsyHC5wb3MuaW5nZXN0LnYxLk9jY3VycmVkUmFuZ2VIAEIICgZwZXJpb2QiYwoNT2NjdXJyZWRSYW5nZRIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTCgpLaW5kQ291bnRzEg0KBXNhbGVzGAEgASgEEg8KB3JldHVybnMYAiABKAQSEQoJZXhjaGFuZ2VzGAMgASgEEhIKCnBvc3Rfdm9pZHMYBCABKAQihgIKD0N1cnJlbmN5RmlndXJlcxIQCghjdXJyZW5jeRgBIAEoCRITCgtncm9zc19taW5vchgCIAEoAxIWCg5kaXNjb3VudF9taW5vchgDIAEoAxIcChRzZXJ2aWNlX2NoYXJnZV9taW5vchgEIAEoAxIRCgl0YXhfbWlub3IYBSABKAMSGgoSaW5jbHVkZWRfdGF4X21pbm9yGAYgASgDEhYKDnJvdW5kaW5nX21pbm9yGAcgASgDEhEKCXRpcF9taW5vchgIIAEoAxIRCgluZXRfbWlub3IYCSABKAMSEwoLdG90YWxfbWlub3IYCiABKAMSFAoMdHJhbnNhY3Rpb25zGAsgASgEInEKEFJlY29uY2lsZUZpZ3VyZXMSKQoGY291bnRzGAEgASgLMhkucG9zLmluZ2VzdC52MS5LaW5kQ291bnRzEjIKCmN1cnJlbmNpZXMYAiADKAsyHi5wb3MuaW5nZXN0LnYxLkN1cnJlbmN5RmlndXJlcyJyChBSZWNvbmNpbGVSZXF1ZXN0EiwKBXNjb3BlGAEgASgLMh0ucG9zLmluZ2VzdC52MS5SZWNvbmNpbGVTY29wZRIwCgdmaWd1cmVzGAIgASgLMh8ucG9zLmluZ2VzdC52MS5SZWNvbmNpbGVGaWd1cmVzIlUKEEZpZ3VyZURpZmZlcmVuY2USDgoGZmlndXJlGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJEg8KB2dhdGV3YXkYAyABKAMSDgoGc2VydmVyGAQgASgDItcBChFSZWNvbmNpbGVSZXNwb25zZRINCgVtYXRjaBgBIAEoCBIvCgZzZXJ2ZXIYAiABKAsyHy5wb3MuaW5nZXN0LnYxLlJlY29uY2lsZUZpZ3VyZXMSNAoLZGlmZmVyZW5jZXMYAyADKAsyHy5wb3MuaW5nZXN0LnYxLkZpZ3VyZURpZmZlcmVuY2USLwoLc25hcHNob3RfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3Jvd3Nfd2l0aG91dF9sZWRnZXIYBSABKAQyYgoQUmVjb25jaWxlU2VydmljZRJOCglSZWNvbmNpbGUSHy5wb3MuaW5nZXN0LnYxLlJlY29uY2lsZVJlcXVlc3QaIC5wb3MuaW5nZXN0LnYxLlJlY29uY2lsZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1wb3MvaW5nZXN0L3YxL3JlY29uY2lsZS5wcm90bxINcG9zLmluZ2VzdC52MSKOAQoOUmVjb25jaWxlU2NvcGUSEwoLbG9jYXRpb25faWQYASABKAkSEwoLcmVnaXN0ZXJfaWQYAiABKAkSFgoMYnVzaW5lc3NfZGF5GAMgASgJSAASMAoIb2NjdXJyZWQYBCABKAsyHC5wb3MuaW5nZXN0LnYxLk9jY3VycmVkUmFuZ2VIAEIICgZwZXJpb2QiYwoNT2NjdXJyZWRSYW5nZRIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTCgpLaW5kQ291bnRzEg0KBXNhbGVzGAEgASgEEg8KB3JldHVybnMYAiABKAQSEQoJZXhjaGFuZ2VzGAMgASgEEhIKCnBvc3Rfdm9pZHMYBCABKAQihgIKD0N1cnJlbmN5RmlndXJlcxIQCghjdXJyZW5jeRgBIAEoCRITCgtncm9zc19taW5vchgCIAEoAxIWCg5kaXNjb3VudF9taW5vchgDIAEoAxIcChRzZXJ2aWNlX2NoYXJnZV9taW5vchgEIAEoAxIRCgl0YXhfbWlub3IYBSABKAMSGgoSaW5jbHVkZWRfdGF4X21pbm9yGAYgASgDEhYKDnJvdW5kaW5nX21pbm9yGAcgASgDEhEKCXRpcF9taW5vchgIIAEoAxIRCgluZXRfbWlub3IYCSABKAMSEwoLdG90YWxfbWlub3IYCiABKAMSFAoMdHJhbnNhY3Rpb25zGAsgASgEIowBCg1UZW5kZXJGaWd1cmVzEhAKCGN1cnJlbmN5GAEgASgJEi4KC3RlbmRlcl90eXBlGAIgASgOMhkucG9zLmluZ2VzdC52MS5UZW5kZXJUeXBlEhAKCHBheW1lbnRzGAMgASgDEhQKDGFtb3VudF9taW5vchgEIAEoAxIRCgl0aXBfbWlub3IYBSABKAMioAEKEFJlY29uY2lsZUZpZ3VyZXMSKQoGY291bnRzGAEgASgLMhkucG9zLmluZ2VzdC52MS5LaW5kQ291bnRzEjIKCmN1cnJlbmNpZXMYAiADKAsyHi5wb3MuaW5nZXN0LnYxLkN1cnJlbmN5RmlndXJlcxItCgd0ZW5kZXJzGAMgAygLMhwucG9zLmluZ2VzdC52MS5UZW5kZXJGaWd1cmVzIioKCUtleURpZ2VzdBINCgVjb3VudBgBIAEoBBIOCgZkaWdlc3QYAiABKAQiJAoIS2V5UmFuZ2USDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCSKaAQoQUmVjb25jaWxlUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSMAoHZmlndXJlcxgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxImCgRrZXlzGAMgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiVQoQRmlndXJlRGlmZmVyZW5jZRIOCgZmaWd1cmUYASABKAkSEAoIY3VycmVuY3kYAiABKAkSDwoHZ2F0ZXdheRgDIAEoAxIOCgZzZXJ2ZXIYBCABKAMi/wEKEVJlY29uY2lsZVJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEi8KBnNlcnZlchgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxI0CgtkaWZmZXJlbmNlcxgDIAMoCzIfLnBvcy5pbmdlc3QudjEuRmlndXJlRGlmZmVyZW5jZRIvCgtzbmFwc2hvdF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcm93c193aXRob3V0X2xlZGdlchgFIAEoBBImCgRrZXlzGAYgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QilQEKEURpZ2VzdEtleXNSZXF1ZXN0EiwKBXNjb3BlGAEgASgLMh0ucG9zLmluZ2VzdC52MS5SZWNvbmNpbGVTY29wZRIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmFuZ2VzGAMgAygLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZSI+ChJEaWdlc3RLZXlzUmVzcG9uc2USKAoGcmFuZ2VzGAEgAygLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiuQEKD0xpc3RLZXlzUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSKQoFYXNfb2YYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBXJhbmdlGAMgASgLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSI5ChBMaXN0S2V5c1Jlc3BvbnNlEgwKBGtleXMYASADKAkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMoICChBSZWNvbmNpbGVTZXJ2aWNlEk4KCVJlY29uY2lsZRIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVxdWVzdBogLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVzcG9uc2USUQoKRGlnZXN0S2V5cxIgLnBvcy5pbmdlc3QudjEuRGlnZXN0S2V5c1JlcXVlc3QaIS5wb3MuaW5nZXN0LnYxLkRpZ2VzdEtleXNSZXNwb25zZRJLCghMaXN0S2V5cxIeLnBvcy5pbmdlc3QudjEuTGlzdEtleXNSZXF1ZXN0Gh8ucG9zLmluZ2VzdC52MS5MaXN0S2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
 
 /**
  * What to reconcile: one store, optionally one register, one period.
@@ -219,8 +221,56 @@ export const CurrencyFiguresSchema: GenMessage<CurrencyFigures> = /*@__PURE__*/
   messageDesc(file_pos_ingest_v1_reconcile, 3);
 
 /**
- * A Z report's figures for a scope. Field 3 is kept for tender totals by
- * tender type (a later step: tenders are inside the stored sale bytes).
+ * One tender type's sums in one currency, over the payments of the scope's
+ * transactions (signed minor units; a post-void's payments negated, so a
+ * void and its original sum to zero).
+ *
+ * @generated from message pos.ingest.v1.TenderFigures
+ */
+export type TenderFigures = Message<"pos.ingest.v1.TenderFigures"> & {
+  /**
+   * ISO 4217: the transaction's currency.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * @generated from field: pos.ingest.v1.TenderType tender_type = 2;
+   */
+  tenderType: TenderType;
+
+  /**
+   * Σ σ·1 over the payments: payment lines, a post-void's counted -1.
+   *
+   * @generated from field: int64 payments = 3;
+   */
+  payments: bigint;
+
+  /**
+   * Σ payments.amount_minor.
+   *
+   * @generated from field: int64 amount_minor = 4;
+   */
+  amountMinor: bigint;
+
+  /**
+   * Σ payments.tip_minor.
+   *
+   * @generated from field: int64 tip_minor = 5;
+   */
+  tipMinor: bigint;
+};
+
+/**
+ * Describes the message pos.ingest.v1.TenderFigures.
+ * Use `create(TenderFiguresSchema)` to create a new message.
+ */
+export const TenderFiguresSchema: GenMessage<TenderFigures> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 4);
+
+/**
+ * A Z report's figures for a scope.
  *
  * @generated from message pos.ingest.v1.ReconcileFigures
  */
@@ -237,6 +287,14 @@ export type ReconcileFigures = Message<"pos.ingest.v1.ReconcileFigures"> & {
    * @generated from field: repeated pos.ingest.v1.CurrencyFigures currencies = 2;
    */
   currencies: CurrencyFigures[];
+
+  /**
+   * One entry per (currency, tender type) with any payment, ordered by
+   * currency then tender type; a pair one side lacks compares as zeros.
+   *
+   * @generated from field: repeated pos.ingest.v1.TenderFigures tenders = 3;
+   */
+  tenders: TenderFigures[];
 };
 
 /**
@@ -244,7 +302,63 @@ export type ReconcileFigures = Message<"pos.ingest.v1.ReconcileFigures"> & {
  * Use `create(ReconcileFiguresSchema)` to create a new message.
  */
 export const ReconcileFiguresSchema: GenMessage<ReconcileFigures> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_reconcile, 4);
+  messageDesc(file_pos_ingest_v1_reconcile, 5);
+
+/**
+ * A set of idempotency keys, summarised: order-free, so either side computes
+ * it from an unsorted set, and the digests of ranges that split a range add up
+ * (mod 2^64) to the range's.
+ *
+ * @generated from message pos.ingest.v1.KeyDigest
+ */
+export type KeyDigest = Message<"pos.ingest.v1.KeyDigest"> & {
+  /**
+   * Keys in the set.
+   *
+   * @generated from field: uint64 count = 1;
+   */
+  count: bigint;
+
+  /**
+   * Σ h(key) mod 2^64, h = the first 8 bytes of SHA-256(the key's ASCII
+   * bytes) read big-endian as an unsigned integer.
+   *
+   * @generated from field: uint64 digest = 2;
+   */
+  digest: bigint;
+};
+
+/**
+ * Describes the message pos.ingest.v1.KeyDigest.
+ * Use `create(KeyDigestSchema)` to create a new message.
+ */
+export const KeyDigestSchema: GenMessage<KeyDigest> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 6);
+
+/**
+ * A half-open range of keys in byte order: from <= key < to. Empty `from`:
+ * from the first key; empty `to`: to the last.
+ *
+ * @generated from message pos.ingest.v1.KeyRange
+ */
+export type KeyRange = Message<"pos.ingest.v1.KeyRange"> & {
+  /**
+   * @generated from field: string from = 1;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+};
+
+/**
+ * Describes the message pos.ingest.v1.KeyRange.
+ * Use `create(KeyRangeSchema)` to create a new message.
+ */
+export const KeyRangeSchema: GenMessage<KeyRange> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 7);
 
 /**
  * The request of Reconcile.
@@ -263,6 +377,16 @@ export type ReconcileRequest = Message<"pos.ingest.v1.ReconcileRequest"> & {
    * @generated from field: pos.ingest.v1.ReconcileFigures figures = 2;
    */
   figures?: ReconcileFigures | undefined;
+
+  /**
+   * The digest of every key the gateway sent for the scope. Set: compared
+   * too ("keys.count", "keys.digest"), so a sale stored under another key
+   * than the gateway's does not match though the figures do. Unset: the
+   * figures alone decide.
+   *
+   * @generated from field: pos.ingest.v1.KeyDigest keys = 3;
+   */
+  keys?: KeyDigest | undefined;
 };
 
 /**
@@ -270,7 +394,7 @@ export type ReconcileRequest = Message<"pos.ingest.v1.ReconcileRequest"> & {
  * Use `create(ReconcileRequestSchema)` to create a new message.
  */
 export const ReconcileRequestSchema: GenMessage<ReconcileRequest> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_reconcile, 5);
+  messageDesc(file_pos_ingest_v1_reconcile, 8);
 
 /**
  * One figure the two sides disagree on.
@@ -313,7 +437,7 @@ export type FigureDifference = Message<"pos.ingest.v1.FigureDifference"> & {
  * Use `create(FigureDifferenceSchema)` to create a new message.
  */
 export const FigureDifferenceSchema: GenMessage<FigureDifference> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_reconcile, 6);
+  messageDesc(file_pos_ingest_v1_reconcile, 9);
 
 /**
  * The answer to Reconcile.
@@ -359,6 +483,13 @@ export type ReconcileResponse = Message<"pos.ingest.v1.ReconcileResponse"> & {
    * @generated from field: uint64 rows_without_ledger = 5;
    */
   rowsWithoutLedger: bigint;
+
+  /**
+   * The digest of the scope's stored keys, of the same snapshot.
+   *
+   * @generated from field: pos.ingest.v1.KeyDigest keys = 6;
+   */
+  keys?: KeyDigest | undefined;
 };
 
 /**
@@ -366,7 +497,137 @@ export type ReconcileResponse = Message<"pos.ingest.v1.ReconcileResponse"> & {
  * Use `create(ReconcileResponseSchema)` to create a new message.
  */
 export const ReconcileResponseSchema: GenMessage<ReconcileResponse> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_reconcile, 7);
+  messageDesc(file_pos_ingest_v1_reconcile, 10);
+
+/**
+ * The request of DigestKeys.
+ *
+ * @generated from message pos.ingest.v1.DigestKeysRequest
+ */
+export type DigestKeysRequest = Message<"pos.ingest.v1.DigestKeysRequest"> & {
+  /**
+   * The scope, as in Reconcile.
+   *
+   * @generated from field: pos.ingest.v1.ReconcileScope scope = 1;
+   */
+  scope?: ReconcileScope | undefined;
+
+  /**
+   * Only rows accepted at or before this time count: the `snapshot_at` of
+   * the reconciliation, so every round compares the same sales. Unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp as_of = 2;
+   */
+  asOf?: Timestamp | undefined;
+
+  /**
+   * 1 to 64 ranges; each range's `from` < its `to` (unless `to` is empty).
+   *
+   * @generated from field: repeated pos.ingest.v1.KeyRange ranges = 3;
+   */
+  ranges: KeyRange[];
+};
+
+/**
+ * Describes the message pos.ingest.v1.DigestKeysRequest.
+ * Use `create(DigestKeysRequestSchema)` to create a new message.
+ */
+export const DigestKeysRequestSchema: GenMessage<DigestKeysRequest> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 11);
+
+/**
+ * The answer to DigestKeys.
+ *
+ * @generated from message pos.ingest.v1.DigestKeysResponse
+ */
+export type DigestKeysResponse = Message<"pos.ingest.v1.DigestKeysResponse"> & {
+  /**
+   * One digest per requested range, in request order.
+   *
+   * @generated from field: repeated pos.ingest.v1.KeyDigest ranges = 1;
+   */
+  ranges: KeyDigest[];
+};
+
+/**
+ * Describes the message pos.ingest.v1.DigestKeysResponse.
+ * Use `create(DigestKeysResponseSchema)` to create a new message.
+ */
+export const DigestKeysResponseSchema: GenMessage<DigestKeysResponse> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 12);
+
+/**
+ * The request of ListKeys.
+ *
+ * @generated from message pos.ingest.v1.ListKeysRequest
+ */
+export type ListKeysRequest = Message<"pos.ingest.v1.ListKeysRequest"> & {
+  /**
+   * @generated from field: pos.ingest.v1.ReconcileScope scope = 1;
+   */
+  scope?: ReconcileScope | undefined;
+
+  /**
+   * As in DigestKeysRequest.
+   *
+   * @generated from field: google.protobuf.Timestamp as_of = 2;
+   */
+  asOf?: Timestamp | undefined;
+
+  /**
+   * @generated from field: pos.ingest.v1.KeyRange range = 3;
+   */
+  range?: KeyRange | undefined;
+
+  /**
+   * Keys per page, 1 to 1000; 0: 1000.
+   *
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * The previous page's `next_page_token`; empty: the first page.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message pos.ingest.v1.ListKeysRequest.
+ * Use `create(ListKeysRequestSchema)` to create a new message.
+ */
+export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 13);
+
+/**
+ * One page of ListKeys.
+ *
+ * @generated from message pos.ingest.v1.ListKeysResponse
+ */
+export type ListKeysResponse = Message<"pos.ingest.v1.ListKeysResponse"> & {
+  /**
+   * In byte order.
+   *
+   * @generated from field: repeated string keys = 1;
+   */
+  keys: string[];
+
+  /**
+   * Empty: this was the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message pos.ingest.v1.ListKeysResponse.
+ * Use `create(ListKeysResponseSchema)` to create a new message.
+ */
+export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 14);
 
 /**
  * End-of-day reconciliation: a gateway asks "do you hold exactly my day?" by
@@ -395,6 +656,29 @@ export const ReconcileService: GenService<{
     methodKind: "unary";
     input: typeof ReconcileRequestSchema;
     output: typeof ReconcileResponseSchema;
+  },
+  /**
+   * The count and digest of the scope's stored keys in each of up to 64 key
+   * ranges, for a gateway that bisects its day to find the keys that differ
+   * without sending them all. Same errors as Reconcile.
+   *
+   * @generated from rpc pos.ingest.v1.ReconcileService.DigestKeys
+   */
+  digestKeys: {
+    methodKind: "unary";
+    input: typeof DigestKeysRequestSchema;
+    output: typeof DigestKeysResponseSchema;
+  },
+  /**
+   * One page of the scope's stored keys in one key range, in byte order, for
+   * a range small enough to compare key by key. Same errors as Reconcile.
+   *
+   * @generated from rpc pos.ingest.v1.ReconcileService.ListKeys
+   */
+  listKeys: {
+    methodKind: "unary";
+    input: typeof ListKeysRequestSchema;
+    output: typeof ListKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pos_ingest_v1_reconcile, 0);
