@@ -37,6 +37,7 @@ export {
   zReport,
   zReportDay,
 } from "../contract/index.js";
+export type { KeyDigest, KeyRange } from "../contract/key-digest.js";
 export { Code, type FieldViolation, IngestError, isRetryable } from "./errors.js";
 export {
   type ClientTlsOptions,
@@ -57,6 +58,8 @@ export {
   type ManyRejection,
   NO_PROGRESS,
 } from "./ingest-many.js";
+export { keyDigestOf, keyHash } from "./key-digest.js";
 export type { ReconcileAnswer, ReconcileInput, ReconcileOptions } from "./reconcile.js";
+export type { KeyDifferences, KeySearchOptions, ServerKey } from "./reconcile-keys.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { type SaleIdentity, saleKey } from "./sale-key.js";

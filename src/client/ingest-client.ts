@@ -14,13 +14,8 @@ import { ReconcileService } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import { IngestError } from "./errors.js";
 import { type IngestManyOptions, type IngestManyResult, ingestMany } from "./ingest-many.js";
 import { invalidArgument, type PreCheckOptions, preCheck } from "./pre-check.js";
-import {
-  fromReconcileResponse,
-  type ReconcileAnswer,
-  type ReconcileInput,
-  type ReconcileOptions,
-  toReconcileRequest,
-} from "./reconcile.js";
+import type { ReconcileAnswer, ReconcileInput, ReconcileOptions } from "./reconcile.js";
+import { reconcileDay } from "./reconcile-protocol.js";
 import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
 import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
@@ -113,8 +108,9 @@ export interface IngestClient {
   ): Promise<IngestManyResult>;
   /**
    * Compares the gateway's Z-report figures for a day (or a range) with what the server holds for
-   * the same scope, retrying transient failures (a read: safe to repeat). Resolves with the
-   * server's figures and the differences; a mismatch is an answer, not an error.
+   * the same scope and, given the keys it sent, finds exactly which transactions are missing or
+   * extra (bisecting key-range digests: bounded messages whatever the day's size). Retries
+   * transient failures (reads: safe to repeat). A mismatch is an answer, not an error.
    */
   reconcile(input: ReconcileInput, options?: ReconcileOptions): Promise<ReconcileAnswer>;
   /** grpc.health.v1 Check of `service` ("" = the whole server, or e.g. "readiness"). */
@@ -223,19 +219,25 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
       );
     },
     async reconcile(input, callOptions = {}) {
-      const request = toReconcileRequest(input);
-      return withRetries(
-        async ({ number }) =>
-          fromReconcileResponse(
-            await reconcileService.reconcile(request, {
-              ...(callOptions.signal && { signal: callOptions.signal }),
-              timeoutMs: callOptions.timeoutMs ?? timeoutMs,
-            }),
-            number,
-          ),
-        policy,
-        callOptions.signal,
-        options.onRetry,
+      const call = {
+        ...(callOptions.signal && { signal: callOptions.signal }),
+        timeoutMs: callOptions.timeoutMs ?? timeoutMs,
+      };
+      // Reads: every call is safe to repeat.
+      const retried = <T>(run: (attempt: number) => Promise<T>) =>
+        withRetries(({ number }) => run(number), policy, callOptions.signal, options.onRetry);
+      return reconcileDay(
+        {
+          reconcile: (request) =>
+            retried(async (attempts) => ({
+              response: await reconcileService.reconcile(request, call),
+              attempts,
+            })),
+          digestKeys: (request) => retried(() => reconcileService.digestKeys(request, call)),
+          listKeys: (request) => retried(() => reconcileService.listKeys(request, call)),
+        },
+        input,
+        callOptions,
       );
     },
     async health(service = "", healthOptions = {}) {

@@ -5,8 +5,12 @@ import {
   type ReconcileRequest,
   ReconcileRequestSchema,
   type ReconcileResponse,
+  type ReconcileScope,
+  ReconcileScopeSchema,
 } from "../../gen/pos/ingest/v1/reconcile_pb.js";
+import type { KeyDigest } from "../contract/key-digest.js";
 import type { FigureDifference, ZReport } from "../contract/z-report.js";
+import type { KeyDifferences, KeySearchOptions } from "./reconcile-keys.js";
 
 /**
  * What to reconcile and the gateway's own figures for it: one location, optionally one
@@ -22,6 +26,12 @@ export interface ReconcileInput {
   readonly occurred?: { readonly from: Date; readonly to: Date };
   /** The gateway's Z report for the scope, e.g. `zReport(salesSent)` by the same rules. */
   readonly figures: ZReport;
+  /**
+   * The idempotency keys of every transaction the gateway sent for the scope (`saleKey(sale)`
+   * unless it chose its own). Given: their digest is compared too and, when the keys differ,
+   * the client finds exactly which (`keyDifferences`). Omitted: the figures alone decide.
+   */
+  readonly keys?: Iterable<string>;
 }
 
 /** Per-call options of `reconcile`. */
@@ -29,6 +39,8 @@ export interface ReconcileOptions {
   readonly signal?: AbortSignal;
   /** Deadline of each attempt (overrides the client's `timeoutMs`). */
   readonly timeoutMs?: number;
+  /** Tuning of the search for differing keys. */
+  readonly search?: KeySearchOptions;
 }
 
 /** The server's answer: its figures for the scope and only the figures that differ. */
@@ -43,12 +55,33 @@ export interface ReconcileAnswer {
   readonly snapshotAt: Date;
   /** Stored rows of the scope without their ledger (run `pos-ingest backfill-ledger`). */
   readonly rowsWithoutLedger: bigint;
-  /** Attempts it took (1 = no retry). */
+  /** The digest of the scope's stored keys, of the same snapshot. */
+  readonly keys: KeyDigest;
+  /**
+   * Which keys differ, when `keys` were given and their digests differ: missing (to resend) and
+   * extra. Undefined when the key sets agree or no keys were given.
+   */
+  readonly keyDifferences?: KeyDifferences;
+  /** Attempts the Reconcile call took (1 = no retry). */
   readonly attempts: number;
+  /** Calls the whole reconciliation made: 1, plus the DigestKeys and ListKeys of the search. */
+  readonly calls: number;
 }
 
 /** The wire request of `input`. */
-export function toReconcileRequest(input: ReconcileInput): ReconcileRequest {
+export function toReconcileRequest(input: ReconcileInput, keys?: KeyDigest): ReconcileRequest {
+  return create(ReconcileRequestSchema, {
+    scope: scopeOf(input),
+    figures: {
+      counts: { ...input.figures.counts },
+      currencies: input.figures.currencies.map((c) => ({ ...c })),
+    },
+    ...(keys && { keys: { ...keys } }),
+  });
+}
+
+/** The wire scope of `input`. */
+export function scopeOf(input: ReconcileInput): ReconcileScope {
   if ((input.businessDay === undefined) === (input.occurred === undefined)) {
     throw new TypeError("reconcile: give businessDay or occurred, exactly one of them");
   }
@@ -62,17 +95,18 @@ export function toReconcileRequest(input: ReconcileInput): ReconcileRequest {
             end: timestampFromDate((input.occurred as { to: Date }).to),
           },
         };
-  return create(ReconcileRequestSchema, {
-    scope: { locationId: input.locationId, registerId: input.registerId ?? "", period },
-    figures: {
-      counts: { ...input.figures.counts },
-      currencies: input.figures.currencies.map((c) => ({ ...c })),
-    },
+  return create(ReconcileScopeSchema, {
+    locationId: input.locationId,
+    registerId: input.registerId ?? "",
+    period,
   });
 }
 
 /** The typed answer of a wire response. */
-export function fromReconcileResponse(res: ReconcileResponse, attempts: number): ReconcileAnswer {
+export function fromReconcileResponse(
+  res: ReconcileResponse,
+  attempts: number,
+): Omit<ReconcileAnswer, "calls" | "keyDifferences"> {
   return {
     match: res.match,
     server: figuresOf(res.server),
@@ -84,6 +118,7 @@ export function fromReconcileResponse(res: ReconcileResponse, attempts: number):
     })),
     snapshotAt: res.snapshotAt ? timestampDate(res.snapshotAt) : new Date(0),
     rowsWithoutLedger: res.rowsWithoutLedger,
+    keys: { count: res.keys?.count ?? 0n, digest: res.keys?.digest ?? 0n },
     attempts,
   };
 }

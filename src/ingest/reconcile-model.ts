@@ -1,3 +1,4 @@
+import type { KeyDigest } from "../contract/key-digest.js";
 import type { FigureDifference, ZReport } from "../contract/z-report.js";
 
 /** The period of a reconciliation: one business day, or a half-open range of occurred_at. */
@@ -25,6 +26,8 @@ export interface StoredFigures {
   readonly snapshotAtMicros: bigint;
   /** Rows of the scope whose ledger is null (stored before it, not backfilled). */
   readonly rowsWithoutLedger: bigint;
+  /** The digest of the scope's stored keys, of the same snapshot. */
+  readonly keys: KeyDigest;
 }
 
 /** The answer of a reconciliation. */
@@ -36,7 +39,8 @@ export interface ReconcileResult extends StoredFigures {
 
 /** Told about every reconciliation that ran, for the metrics. */
 export interface ReconcileObserver {
-  reconciled(tenantId: string, match: boolean): void;
+  /** One Reconcile call answered; `differences`: how many figures differed (0 on a match). */
+  reconciled(tenantId: string, match: boolean, differences: number): void;
 }
 
 export const NO_RECONCILE_OBSERVER: ReconcileObserver = { reconciled() {} };

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { byCode, emptyCurrency, type ZReportCurrency } from "../contract/z-report.js";
 import type { Executor } from "../storage/database.js";
 import type { ReconcileScope, StoredFigures } from "./reconcile-model.js";
+import { KEY_HASH, scopeCondition } from "./reconcile-scope-sql.js";
 
 /** One row of the aggregate: a currency's sums, or (all_currencies = 1) the whole scope's. */
 interface FiguresRow {
@@ -22,6 +23,7 @@ interface FiguresRow {
   net_minor: string;
   total_minor: string;
   rows_without_ledger: string;
+  key_hash_sum: string;
   snapshot_us: string;
 }
 
@@ -32,21 +34,13 @@ interface FiguresRow {
  * `rollup` adds the scope's own row (counts across currencies) to the per-currency rows and
  * yields it even when the scope is empty, so `now()` of the snapshot always comes back.
  *
- * The day is the `net_sales_daily` view's expression, written identically, so a reconciled day is
- * the report's day and the README's optional day index serves both.
+ * The digest of the scope's keys comes from the same statement, so it is of the same rows.
  */
 export async function reconcileFigures(
   db: Executor,
   tenantId: string,
   scope: ReconcileScope,
 ): Promise<StoredFigures> {
-  const register =
-    scope.registerId === undefined ? sql`` : sql`and register_id = ${scope.registerId}`;
-  const period =
-    "businessDay" in scope.period
-      ? sql`and coalesce(business_day, (occurred_at at time zone 'UTC')::date) = ${scope.period.businessDay}::date`
-      : sql`and occurred_at >= timestamptz 'epoch' + ${scope.period.startMicros.toString()}::int8 * interval '1 microsecond'
-            and occurred_at < timestamptz 'epoch' + ${scope.period.endMicros.toString()}::int8 * interval '1 microsecond'`;
   // Sums are numeric in PostgreSQL; as text they reach BigInt exactly.
   const { rows } = await sql<FiguresRow>`
     select currency, grouping(currency) as all_currencies,
@@ -65,10 +59,10 @@ export async function reconcileFigures(
            coalesce(sum(net_minor), 0)::text as net_minor,
            coalesce(sum(total_minor), 0)::text as total_minor,
            count(*) filter (where net_minor is null)::text as rows_without_ledger,
+           coalesce(sum(${KEY_HASH}), 0)::text as key_hash_sum,
            (extract(epoch from now()) * 1000000)::int8::text as snapshot_us
     from sales
-    where tenant_id = ${tenantId} and location_id = ${scope.locationId}
-      ${register} ${period}
+    where ${scopeCondition(tenantId, scope)}
     group by rollup (currency)
     order by currency`.execute(db);
   const all = rows.find((r) => Number(r.all_currencies) === 1);
@@ -101,5 +95,6 @@ export async function reconcileFigures(
     },
     snapshotAtMicros: BigInt(all.snapshot_us),
     rowsWithoutLedger: BigInt(all.rows_without_ledger),
+    keys: { count: BigInt(all.transactions), digest: BigInt.asUintN(64, BigInt(all.key_hash_sum)) },
   };
 }

@@ -1,5 +1,6 @@
 import type { ReconcileRequest } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import { currencyExponent } from "../contract/iso4217.js";
+import type { KeyDigest } from "../contract/key-digest.js";
 import { MIN_OCCURRED_AT_SECONDS } from "../contract/limits.js";
 import { Violations } from "../contract/violations.js";
 import type { ZReport, ZReportCurrency } from "../contract/z-report.js";
@@ -24,6 +25,8 @@ const MAX_SECONDS = 4_102_444_800n; // 2100-01-01T00:00:00Z
 export interface ParsedReconcile {
   readonly scope: ReconcileScope;
   readonly figures: ZReport;
+  /** The digest of the gateway's keys; undefined: not sent, the figures alone decide. */
+  readonly keys: KeyDigest | undefined;
 }
 
 /**
@@ -33,14 +36,7 @@ export interface ParsedReconcile {
  */
 export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcile {
   const v = new Violations();
-  const s = request.scope;
-  let period: ReconcilePeriod | undefined;
-  if (!s) v.add("scope", "is required");
-  else {
-    v.text("scope.location_id", s.locationId, 1, 128);
-    if (s.registerId !== "") v.text("scope.register_id", s.registerId, 1, 128);
-    period = periodOf(s.period, v);
-  }
+  const scope = scopeOf(request.scope, v);
   const f = request.figures;
   if (!f) v.add("figures", "is required");
   else {
@@ -67,14 +63,14 @@ export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcil
       });
     }
   }
-  if (v.count > 0 || !s || !f || !period) throw new ValidationError(v.list);
+  if (request.keys && request.keys.count > MAX_RECONCILE_COUNT) {
+    v.add("keys.count", `must be at most ${MAX_RECONCILE_COUNT}`);
+  }
+  if (v.count > 0 || !scope || !f) throw new ValidationError(v.list);
   const c = f.counts;
   return {
-    scope: {
-      locationId: s.locationId,
-      registerId: s.registerId === "" ? undefined : s.registerId,
-      period,
-    },
+    scope,
+    keys: request.keys ? { count: request.keys.count, digest: request.keys.digest } : undefined,
     figures: {
       counts: {
         sales: c?.sales ?? 0n,
@@ -101,10 +97,30 @@ export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcil
   };
 }
 
-function periodOf(
-  period: NonNullable<ReconcileRequest["scope"]>["period"],
-  v: Violations,
-): ReconcilePeriod | undefined {
+/**
+ * The scope of any reconcile request, validated into `v` (fields named `scope.*`); undefined
+ * when it is not valid.
+ */
+export function scopeOf(s: WireScope | undefined, v: Violations): ReconcileScope | undefined {
+  if (!s) {
+    v.add("scope", "is required");
+    return undefined;
+  }
+  const before = v.count;
+  v.text("scope.location_id", s.locationId, 1, 128);
+  if (s.registerId !== "") v.text("scope.register_id", s.registerId, 1, 128);
+  const period = periodOf(s.period, v);
+  if (v.count > before || !period) return undefined;
+  return {
+    locationId: s.locationId,
+    registerId: s.registerId === "" ? undefined : s.registerId,
+    period,
+  };
+}
+
+type WireScope = NonNullable<ReconcileRequest["scope"]>;
+
+function periodOf(period: WireScope["period"], v: Violations): ReconcilePeriod | undefined {
   if (period.case === "businessDay") {
     const day = period.value;
     if (!isCalendarDate(day)) {
@@ -135,7 +151,11 @@ function periodOf(
   return undefined;
 }
 
-function micros(
+/**
+ * Microseconds of a timestamp within the service's range (2000-2100), validated into `v`
+ * under `field`; undefined when absent or invalid (absent adds "is required").
+ */
+export function micros(
   v: Violations,
   field: string,
   ts: { seconds: bigint; nanos: number } | undefined,

@@ -70,14 +70,13 @@ export function meterStreams(metrics: Metrics): (code: status, seconds: number) 
     metrics.ingestStreamSeconds.observe({ code: statusName(code) }, seconds);
 }
 
-/** Counts reconciliations per tenant by result. */
+/** Counts reconciliations per tenant by result, and the figures that differed. */
 export function reconcileObserver(metrics: Metrics): ReconcileObserver {
   return {
-    reconciled(tenantId, match) {
-      metrics.reconciliations.inc({
-        tenant: metrics.reconcileLabel(tenantId),
-        result: match ? "match" : "mismatch",
-      });
+    reconciled(tenantId, match, differences) {
+      const tenant = metrics.reconcileLabel(tenantId);
+      metrics.reconciliations.inc({ tenant, result: match ? "match" : "mismatch" });
+      if (differences > 0) metrics.reconcileDifferences.inc({ tenant }, differences);
     },
   };
 }

@@ -26,6 +26,8 @@ export interface Metrics {
   readonly authFailures: Counter<"reason">;
   /** Reconciliations run, per tenant, by result: match or mismatch. */
   readonly reconciliations: Counter<"tenant" | "result">;
+  /** Figures that differed in mismatched reconciliations, per tenant. */
+  readonly reconcileDifferences: Counter<"tenant">;
   /** 1 for the backend rate limits are enforced with right now (redis, insurance, memory). */
   readonly rateLimiterBackend: Gauge<"backend">;
   /**
@@ -36,7 +38,8 @@ export interface Metrics {
   /**
    * The tenant label of a reconciliation, capped. The first time a label value is seen its
    * `reconciliations_total` starts at 0 for both results, so a tenant whose reconciliations
-   * matched until now shows its first mismatch in rate() (a series born at 1 hides it).
+   * matched until now shows its first mismatch in rate() (a series born at 1 hides it); so does
+   * its `reconcile_differences_total`.
    */
   readonly reconcileLabel: (tenant: string) => string;
   /**
@@ -205,6 +208,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       labelNames: ["tenant", "result"],
       registers,
     }),
+    reconcileDifferences: new Counter({
+      name: "reconcile_differences_total",
+      help: "Figures (counts, sums, key digests) that differed between a gateway and the server, summed over Reconcile calls.",
+      labelNames: ["tenant"],
+      registers,
+    }),
     rateLimiterBackend: new Gauge({
       collect() {
         const current = options.limiterBackend?.();
@@ -250,6 +259,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       seenReconciling.add(tenant);
       for (const result of ["match", "mismatch"])
         metrics.reconciliations.inc({ tenant, result }, 0);
+      metrics.reconcileDifferences.inc({ tenant }, 0);
     }
     return tenant;
   };

@@ -53,6 +53,8 @@ const SERVED_METHODS = [
   ["pos.ingest.v1.IngestService", "Ingest", "unary"],
   ["pos.ingest.v1.IngestService", "IngestStream", "client_stream"],
   ["pos.ingest.v1.ReconcileService", "Reconcile", "unary"],
+  ["pos.ingest.v1.ReconcileService", "DigestKeys", "unary"],
+  ["pos.ingest.v1.ReconcileService", "ListKeys", "unary"],
   ["grpc.health.v1.Health", "Check", "unary"],
   ["grpc.health.v1.Health", "Watch", "server_stream"],
   ["grpc.health.v1.Health", "List", "unary"],

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { TenderType } from "./sale_pb.js";
+import type { TenderType, TransactionKind } from "./sale_pb.js";
 import { file_pos_ingest_v1_sale } from "./sale_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pos/ingest/v1/reconcile.proto.
  */
 export const file_pos_ingest_v1_reconcile: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wb3MvaW5nZXN0L3YxL3JlY29uY2lsZS5wcm90bxINcG9zLmluZ2VzdC52MSKOAQoOUmVjb25jaWxlU2NvcGUSEwoLbG9jYXRpb25faWQYASABKAkSEwoLcmVnaXN0ZXJfaWQYAiABKAkSFgoMYnVzaW5lc3NfZGF5GAMgASgJSAASMAoIb2NjdXJyZWQYBCABKAsyHC5wb3MuaW5nZXN0LnYxLk9jY3VycmVkUmFuZ2VIAEIICgZwZXJpb2QiYwoNT2NjdXJyZWRSYW5nZRIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTCgpLaW5kQ291bnRzEg0KBXNhbGVzGAEgASgEEg8KB3JldHVybnMYAiABKAQSEQoJZXhjaGFuZ2VzGAMgASgEEhIKCnBvc3Rfdm9pZHMYBCABKAQihgIKD0N1cnJlbmN5RmlndXJlcxIQCghjdXJyZW5jeRgBIAEoCRITCgtncm9zc19taW5vchgCIAEoAxIWCg5kaXNjb3VudF9taW5vchgDIAEoAxIcChRzZXJ2aWNlX2NoYXJnZV9taW5vchgEIAEoAxIRCgl0YXhfbWlub3IYBSABKAMSGgoSaW5jbHVkZWRfdGF4X21pbm9yGAYgASgDEhYKDnJvdW5kaW5nX21pbm9yGAcgASgDEhEKCXRpcF9taW5vchgIIAEoAxIRCgluZXRfbWlub3IYCSABKAMSEwoLdG90YWxfbWlub3IYCiABKAMSFAoMdHJhbnNhY3Rpb25zGAsgASgEIowBCg1UZW5kZXJGaWd1cmVzEhAKCGN1cnJlbmN5GAEgASgJEi4KC3RlbmRlcl90eXBlGAIgASgOMhkucG9zLmluZ2VzdC52MS5UZW5kZXJUeXBlEhAKCHBheW1lbnRzGAMgASgDEhQKDGFtb3VudF9taW5vchgEIAEoAxIRCgl0aXBfbWlub3IYBSABKAMioAEKEFJlY29uY2lsZUZpZ3VyZXMSKQoGY291bnRzGAEgASgLMhkucG9zLmluZ2VzdC52MS5LaW5kQ291bnRzEjIKCmN1cnJlbmNpZXMYAiADKAsyHi5wb3MuaW5nZXN0LnYxLkN1cnJlbmN5RmlndXJlcxItCgd0ZW5kZXJzGAMgAygLMhwucG9zLmluZ2VzdC52MS5UZW5kZXJGaWd1cmVzIioKCUtleURpZ2VzdBINCgVjb3VudBgBIAEoBBIOCgZkaWdlc3QYAiABKAQiJAoIS2V5UmFuZ2USDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCSKaAQoQUmVjb25jaWxlUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSMAoHZmlndXJlcxgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxImCgRrZXlzGAMgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiVQoQRmlndXJlRGlmZmVyZW5jZRIOCgZmaWd1cmUYASABKAkSEAoIY3VycmVuY3kYAiABKAkSDwoHZ2F0ZXdheRgDIAEoAxIOCgZzZXJ2ZXIYBCABKAMi/wEKEVJlY29uY2lsZVJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEi8KBnNlcnZlchgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxI0CgtkaWZmZXJlbmNlcxgDIAMoCzIfLnBvcy5pbmdlc3QudjEuRmlndXJlRGlmZmVyZW5jZRIvCgtzbmFwc2hvdF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcm93c193aXRob3V0X2xlZGdlchgFIAEoBBImCgRrZXlzGAYgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QilQEKEURpZ2VzdEtleXNSZXF1ZXN0EiwKBXNjb3BlGAEgASgLMh0ucG9zLmluZ2VzdC52MS5SZWNvbmNpbGVTY29wZRIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmFuZ2VzGAMgAygLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZSI+ChJEaWdlc3RLZXlzUmVzcG9uc2USKAoGcmFuZ2VzGAEgAygLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiuQEKD0xpc3RLZXlzUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSKQoFYXNfb2YYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBXJhbmdlGAMgASgLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSI5ChBMaXN0S2V5c1Jlc3BvbnNlEgwKBGtleXMYASADKAkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMoICChBSZWNvbmNpbGVTZXJ2aWNlEk4KCVJlY29uY2lsZRIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVxdWVzdBogLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVzcG9uc2USUQoKRGlnZXN0S2V5cxIgLnBvcy5pbmdlc3QudjEuRGlnZXN0S2V5c1JlcXVlc3QaIS5wb3MuaW5nZXN0LnYxLkRpZ2VzdEtleXNSZXNwb25zZRJLCghMaXN0S2V5cxIeLnBvcy5pbmdlc3QudjEuTGlzdEtleXNSZXF1ZXN0Gh8ucG9zLmluZ2VzdC52MS5MaXN0S2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
+  fileDesc("Ch1wb3MvaW5nZXN0L3YxL3JlY29uY2lsZS5wcm90bxINcG9zLmluZ2VzdC52MSKOAQoOUmVjb25jaWxlU2NvcGUSEwoLbG9jYXRpb25faWQYASABKAkSEwoLcmVnaXN0ZXJfaWQYAiABKAkSFgoMYnVzaW5lc3NfZGF5GAMgASgJSAASMAoIb2NjdXJyZWQYBCABKAsyHC5wb3MuaW5nZXN0LnYxLk9jY3VycmVkUmFuZ2VIAEIICgZwZXJpb2QiYwoNT2NjdXJyZWRSYW5nZRIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJTCgpLaW5kQ291bnRzEg0KBXNhbGVzGAEgASgEEg8KB3JldHVybnMYAiABKAQSEQoJZXhjaGFuZ2VzGAMgASgEEhIKCnBvc3Rfdm9pZHMYBCABKAQihgIKD0N1cnJlbmN5RmlndXJlcxIQCghjdXJyZW5jeRgBIAEoCRITCgtncm9zc19taW5vchgCIAEoAxIWCg5kaXNjb3VudF9taW5vchgDIAEoAxIcChRzZXJ2aWNlX2NoYXJnZV9taW5vchgEIAEoAxIRCgl0YXhfbWlub3IYBSABKAMSGgoSaW5jbHVkZWRfdGF4X21pbm9yGAYgASgDEhYKDnJvdW5kaW5nX21pbm9yGAcgASgDEhEKCXRpcF9taW5vchgIIAEoAxIRCgluZXRfbWlub3IYCSABKAMSEwoLdG90YWxfbWlub3IYCiABKAMSFAoMdHJhbnNhY3Rpb25zGAsgASgEIowBCg1UZW5kZXJGaWd1cmVzEhAKCGN1cnJlbmN5GAEgASgJEi4KC3RlbmRlcl90eXBlGAIgASgOMhkucG9zLmluZ2VzdC52MS5UZW5kZXJUeXBlEhAKCHBheW1lbnRzGAMgASgDEhQKDGFtb3VudF9taW5vchgEIAEoAxIRCgl0aXBfbWlub3IYBSABKAMioAEKEFJlY29uY2lsZUZpZ3VyZXMSKQoGY291bnRzGAEgASgLMhkucG9zLmluZ2VzdC52MS5LaW5kQ291bnRzEjIKCmN1cnJlbmNpZXMYAiADKAsyHi5wb3MuaW5nZXN0LnYxLkN1cnJlbmN5RmlndXJlcxItCgd0ZW5kZXJzGAMgAygLMhwucG9zLmluZ2VzdC52MS5UZW5kZXJGaWd1cmVzIioKCUtleURpZ2VzdBINCgVjb3VudBgBIAEoBBIOCgZkaWdlc3QYAiABKAQiJAoIS2V5UmFuZ2USDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCSKaAQoQUmVjb25jaWxlUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSMAoHZmlndXJlcxgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxImCgRrZXlzGAMgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiVQoQRmlndXJlRGlmZmVyZW5jZRIOCgZmaWd1cmUYASABKAkSEAoIY3VycmVuY3kYAiABKAkSDwoHZ2F0ZXdheRgDIAEoAxIOCgZzZXJ2ZXIYBCABKAMi/wEKEVJlY29uY2lsZVJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEi8KBnNlcnZlchgCIAEoCzIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlRmlndXJlcxI0CgtkaWZmZXJlbmNlcxgDIAMoCzIfLnBvcy5pbmdlc3QudjEuRmlndXJlRGlmZmVyZW5jZRIvCgtzbmFwc2hvdF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcm93c193aXRob3V0X2xlZGdlchgFIAEoBBImCgRrZXlzGAYgASgLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QilQEKEURpZ2VzdEtleXNSZXF1ZXN0EiwKBXNjb3BlGAEgASgLMh0ucG9zLmluZ2VzdC52MS5SZWNvbmNpbGVTY29wZRIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmFuZ2VzGAMgAygLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZSI+ChJEaWdlc3RLZXlzUmVzcG9uc2USKAoGcmFuZ2VzGAEgAygLMhgucG9zLmluZ2VzdC52MS5LZXlEaWdlc3QiuQEKD0xpc3RLZXlzUmVxdWVzdBIsCgVzY29wZRgBIAEoCzIdLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlU2NvcGUSKQoFYXNfb2YYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBXJhbmdlGAMgASgLMhcucG9zLmluZ2VzdC52MS5LZXlSYW5nZRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKaAQoJU3RvcmVkS2V5EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDwoHc2FsZV9pZBgDIAEoCRIsCgRraW5kGAQgASgOMh4ucG9zLmluZ2VzdC52MS5UcmFuc2FjdGlvbktpbmQSEAoIY3VycmVuY3kYBSABKAkSEwoLdG90YWxfbWlub3IYBiABKAMiUwoQTGlzdEtleXNSZXNwb25zZRImCgRrZXlzGAEgAygLMhgucG9zLmluZ2VzdC52MS5TdG9yZWRLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMoICChBSZWNvbmNpbGVTZXJ2aWNlEk4KCVJlY29uY2lsZRIfLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVxdWVzdBogLnBvcy5pbmdlc3QudjEuUmVjb25jaWxlUmVzcG9uc2USUQoKRGlnZXN0S2V5cxIgLnBvcy5pbmdlc3QudjEuRGlnZXN0S2V5c1JlcXVlc3QaIS5wb3MuaW5nZXN0LnYxLkRpZ2VzdEtleXNSZXNwb25zZRJLCghMaXN0S2V5cxIeLnBvcy5pbmdlc3QudjEuTGlzdEtleXNSZXF1ZXN0Gh8ucG9zLmluZ2VzdC52MS5MaXN0S2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
 
 /**
  * What to reconcile: one store, optionally one register, one period.
@@ -602,17 +602,66 @@ export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
   messageDesc(file_pos_ingest_v1_reconcile, 13);
 
 /**
+ * A stored key and the POS identity of the transaction under it, so a
+ * gateway can tell a sale it holds under another key from a sale it lacks.
+ *
+ * @generated from message pos.ingest.v1.StoredKey
+ */
+export type StoredKey = Message<"pos.ingest.v1.StoredKey"> & {
+  /**
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * As stored: `sale.source`, `sale.sale_id`, `sale.kind`, `sale.currency`.
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string sale_id = 3;
+   */
+  saleId: string;
+
+  /**
+   * @generated from field: pos.ingest.v1.TransactionKind kind = 4;
+   */
+  kind: TransactionKind;
+
+  /**
+   * @generated from field: string currency = 5;
+   */
+  currency: string;
+
+  /**
+   * `totals.total_minor` as the ledger holds it: a post-void's negated.
+   *
+   * @generated from field: int64 total_minor = 6;
+   */
+  totalMinor: bigint;
+};
+
+/**
+ * Describes the message pos.ingest.v1.StoredKey.
+ * Use `create(StoredKeySchema)` to create a new message.
+ */
+export const StoredKeySchema: GenMessage<StoredKey> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_reconcile, 14);
+
+/**
  * One page of ListKeys.
  *
  * @generated from message pos.ingest.v1.ListKeysResponse
  */
 export type ListKeysResponse = Message<"pos.ingest.v1.ListKeysResponse"> & {
   /**
-   * In byte order.
+   * In byte order of idempotency_key.
    *
-   * @generated from field: repeated string keys = 1;
+   * @generated from field: repeated pos.ingest.v1.StoredKey keys = 1;
    */
-  keys: string[];
+  keys: StoredKey[];
 
   /**
    * Empty: this was the last page.
@@ -627,7 +676,7 @@ export type ListKeysResponse = Message<"pos.ingest.v1.ListKeysResponse"> & {
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
 export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_reconcile, 14);
+  messageDesc(file_pos_ingest_v1_reconcile, 15);
 
 /**
  * End-of-day reconciliation: a gateway asks "do you hold exactly my day?" by
