@@ -118,6 +118,19 @@ async function mixedRun(): Promise<void> {
     ),
   ]);
   expect(reconciled.map((r) => r.match)).toEqual([false, false]);
+  // The key search of both tenants: digests over ranges and a page of keys.
+  const scope = { locationId: "store-7", period: { case: "businessDay" as const, value: day } };
+  await Promise.all([
+    reconciler.digestKeys(
+      {
+        scope,
+        ranges: [{ from: "", to: "m" }, { from: "m" }],
+        asOf: timestampFromDate(new Date()),
+      },
+      auth(acme),
+    ),
+    reconciler.listKeys({ scope, range: { from: "a", to: "z" }, pageToken: "b" }, auth(globex)),
+  ]);
 
   // Streams of both tenants at once, resent (duplicates by the batch).
   const streamed = Array.from({ length: 180 }, () => makeSale());
@@ -162,6 +175,8 @@ describe("tenant routing: every statement on tenant data names one tenant", () =
           "insert",
           "insert with void guard",
           "reconcile",
+          "key digest",
+          "key page",
           "read-back",
           "void explanation",
           "report",
@@ -248,6 +263,8 @@ function statementKind(sql: string): string {
   if (/^\s*update sales/i.test(sql)) return "backfill write";
   // Before the backfill read: it counts the rows without a ledger too.
   if (/group by rollup \(currency\)/.test(sql)) return "reconcile";
+  if (/width_bucket/.test(sql)) return "key digest";
+  if (/order by idempotency_key collate "C"/.test(sql)) return "key page";
   if (/net_minor" is null|net_minor is null/.test(sql)) return "backfill read";
   if (/voided_by/.test(sql)) return "void explanation";
   if (/idempotency_key = any/.test(sql)) return "read-back";
