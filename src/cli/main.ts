@@ -159,15 +159,17 @@ withFileOptions(
   ),
 )
   .option("--json", "print the answer as one JSON object")
+  .option("--resend", "send the transactions the server lacks, then reconcile again")
   .addHelpText(
     "after",
     [
       "",
       "Sales of other locations, registers and days in FILE are left out (and counted).",
-      "Exit codes: 0 match, 1 some figure differs, 2 not reconciled (bad flag, unreadable file,",
-      "the call failed; as `send`, 2 whether or not a rerun may succeed).",
-      "Not in this version: finding which transactions differ, and --resend (rerunning",
-      "`send` with the same file sends the missing ones and stores nothing twice).",
+      "On a mismatch it finds exactly which transactions differ (missing, extra, or stored",
+      "under another key) and prints them with their lines in FILE.",
+      "Exit codes: 0 match, 1 mismatch (after --resend: still), 2 not reconciled because of the",
+      "input (bad flag, unreadable file, refused request), 3 the server could not answer",
+      "(unreachable, overloaded: retry later).",
     ].join("\n"),
   )
   .action(function (this: Command, file: string, flags) {

@@ -1,6 +1,7 @@
-import type { ReconcileAnswer } from "../client/index.js";
+import type { IngestManyResult, ReconcileAnswer } from "../client/index.js";
 import type { ZReport } from "../contract/z-report.js";
 import type { OutOfScope, ReconcileScope } from "./reconcile-figures.js";
+import type { Findings } from "./reconcile-findings.js";
 
 /** Everything `pos-ingest reconcile` prints: the file's side, the scope and the server's answer. */
 export interface ReconcileReport {
@@ -14,7 +15,12 @@ export interface ReconcileReport {
   /** The file's figures, as sent. */
   readonly figures: ZReport;
   readonly answer: ReconcileAnswer;
+  /** Which of the file's transactions differ (from the key search). */
+  readonly findings: Findings;
 }
+
+/** Transactions listed per kind of difference; the rest are counted (the JSON lists them all). */
+const LISTED = 50;
 
 const LEFT_OUT_NAMES: Readonly<Record<OutOfScope, string>> = {
   location: "other locations",
@@ -54,16 +60,27 @@ export function humanReconcile(r: ReconcileReport): string {
       (leftCount > 0 ? ` (${leftCount} left out: ${left.join(", ")})` : ""),
   );
   const a = r.answer;
-  if (a.match) {
-    out.push("match");
+  const f = r.findings;
+  if (f.match) {
+    out.push(`match (${counted(a.calls, "call")})`);
+    out.push(...rekeyedText(f));
     return `${out.join("\n")}\n`;
   }
+  if (a.differences.every((d) => d.figure.startsWith("keys."))) {
+    out.push("MISMATCH: every figure agrees, the transactions do not");
+    out.push(...transactionsText(r));
+    return `${out.join("\n")}\n`;
+  }
+  const shown = a.differences.filter((d) => d.figure !== "keys.digest").length;
   out.push(
-    `MISMATCH: ${counted(a.differences.length, "figure")} differ${a.differences.length === 1 ? "s" : ""} (server snapshot ${a.snapshotAt.toISOString()})`,
+    `MISMATCH: ${counted(shown, "figure")} differ${shown === 1 ? "s" : ""} (server snapshot ${a.snapshotAt.toISOString()})`,
   );
   const rows = [
     ["figure", "currency", "file", "server"],
-    ...a.differences.map((d) => [d.figure, d.currency, d.gateway.toString(), d.server.toString()]),
+    // The key digest's value means nothing to a reader; keys.count and the list below do.
+    ...a.differences
+      .filter((d) => d.figure !== "keys.digest")
+      .map((d) => [d.figure, d.currency, d.gateway.toString(), d.server.toString()]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   for (const row of rows) {
@@ -79,16 +96,92 @@ export function humanReconcile(r: ReconcileReport): string {
       `${a.rowsWithoutLedger} stored row(s) of the scope have no ledger and are not in the server's sums: run \`pos-ingest backfill-ledger\``,
     );
   }
-  out.push(
-    "Which transactions differ is not found in this version: `pos-ingest send` of the same file sends what is missing and stores nothing twice.",
-  );
+  out.push(...transactionsText(r));
   return `${out.join("\n")}\n`;
 }
 
-/** The answer as one JSON object; amounts and counts as strings (int64, as protobuf JSON). */
-export function jsonReconcile(r: ReconcileReport): string {
-  const { scope, answer } = r;
+/** The missing, re-keyed and extra transactions, with their lines and what to do. */
+function transactionsText(r: ReconcileReport): string[] {
+  const f = r.findings;
+  const found = r.answer.keyDifferences;
+  const out: string[] = [];
+  if (!found) {
+    out.push(
+      "The transactions are the same; their contents differ (a sale changed after it was sent?).",
+    );
+    return out;
+  }
+  const search = `${counted(r.answer.calls, "call")}, ${counted(found.rounds, "round")}`;
+  out.push(
+    `missing on the server: ${counted(f.missing.length, "transaction")} (found in ${search})`,
+  );
+  const byLine = [...f.missing].sort((x, y) => firstLine(x.lines) - firstLine(y.lines));
+  for (const m of byLine.slice(0, LISTED)) out.push(`  line ${m.lines}  ${m.key}`);
+  if (byLine.length > LISTED) out.push(`  … and ${byLine.length - LISTED} more (--json lists all)`);
+  out.push(...rekeyedText(f));
+  if (f.extra.length > 0) {
+    out.push(`on the server, not in the file: ${counted(f.extra.length, "transaction")}`);
+    for (const e of f.extra.slice(0, LISTED)) out.push(`  ${e.key}  (sale id ${e.saleId})`);
+    if (f.extra.length > LISTED)
+      out.push(`  … and ${f.extra.length - LISTED} more (--json lists all)`);
+  }
+  if (f.truncated)
+    out.push("The search stopped at its limit: more transactions differ than listed.");
+  if (f.missing.length > 0) {
+    out.push(
+      "`--resend` sends the missing ones (exactly-once: nothing already stored is stored twice).",
+    );
+  }
+  return out;
+}
+
+function rekeyedText(f: Findings): string[] {
+  if (f.rekeyed.length === 0) return [];
+  return [
+    `stored under another key than the file's: ${counted(f.rekeyed.length, "transaction")} (not resent: that would store it twice)`,
+    ...f.rekeyed
+      .slice(0, LISTED)
+      .map((k) => `  line ${k.lines}  ${k.key}  stored as ${k.storedAs}`),
+  ];
+}
+
+function firstLine(lines: string): number {
+  return Number.parseInt(lines, 10) || 0;
+}
+
+/** What `--resend` sent. */
+export function humanResend(resent: IngestManyResult): string {
+  const parts = [`${resent.accepted} accepted`, `${resent.duplicate} duplicate`];
+  if (resent.rejected > 0) parts.push(`${resent.rejected} rejected`);
+  return `resent ${counted(resent.received, "transaction")}: ${parts.join(", ")}\n`;
+}
+
+/**
+ * The answer as one JSON object; amounts and counts as strings (int64, as protobuf JSON). With
+ * `--resend`, what was resent and the second reconciliation's answer (`after`).
+ */
+export function jsonReconcile(
+  r: ReconcileReport,
+  resend?: { resent: IngestManyResult; after: ReconcileReport },
+): string {
   const value = {
+    ...jsonValue(r),
+    ...(resend && {
+      resent: {
+        received: resend.resent.received,
+        accepted: resend.resent.accepted,
+        duplicate: resend.resent.duplicate,
+        rejected: resend.resent.rejected,
+      },
+      after: jsonValue(resend.after),
+    }),
+  };
+  return `${JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`;
+}
+
+function jsonValue(r: ReconcileReport) {
+  const { scope, answer, findings } = r;
+  return {
     file: r.file,
     server: r.server,
     scope: {
@@ -101,7 +194,8 @@ export function jsonReconcile(r: ReconcileReport): string {
     },
     transactions: r.transactions,
     leftOut: r.leftOut,
-    match: answer.match,
+    match: findings.match,
+    calls: answer.calls,
     differences: answer.differences.map((d) => ({
       figure: d.figure,
       currency: d.currency,
@@ -110,7 +204,10 @@ export function jsonReconcile(r: ReconcileReport): string {
     })),
     rowsWithoutLedger: answer.rowsWithoutLedger,
     snapshotAt: answer.snapshotAt.toISOString(),
+    missing: findings.missing,
+    storedUnderOtherKey: findings.rekeyed,
+    extra: findings.extra.map((e) => ({ key: e.key, source: e.source, saleId: e.saleId })),
+    truncated: findings.truncated,
     figures: { file: r.figures, server: answer.server },
   };
-  return `${JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`;
 }

@@ -5,7 +5,9 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sale, SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { createIngestClient, saleKey } from "../../src/client/index.js";
 import { runCli } from "../support/cli.js";
+import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import { chicagoStore } from "../support/receipts-v2.js";
 import { at, DAY, STORE, theDay } from "../support/reconcile-day.js";
@@ -19,6 +21,8 @@ let server: TestServer;
 let dir: string;
 let sentFile: string;
 let tillFile: string;
+/** The keys `send` would give the till's two unsent sales, lines 11 and 12 of its file. */
+let missingKeys: string[];
 
 const ndjson = (sales: readonly Sale[]) =>
   `${sales.map((s) => toJsonString(SaleSchema, s)).join("\n")}\n`;
@@ -47,6 +51,7 @@ beforeAll(async () => {
     sale.registerId = "till-1";
     return sale;
   });
+  missingKeys = missing.map((sale) => saleKey(sale));
   sentFile = join(dir, "sent.ndjson");
   tillFile = join(dir, "till.ndjson");
   writeFileSync(sentFile, ndjson(sent));
@@ -66,23 +71,25 @@ describe("pos-ingest reconcile", () => {
     const res = await reconcile(sentFile, ["--business-day", DAY]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe(
-      `${STORE}, business day ${DAY}: 8 transactions in ${sentFile} (2 left out: 1 of other locations, 1 of other days or times)\nmatch\n`,
+      `${STORE}, business day ${DAY}: 8 transactions in ${sentFile} (2 left out: 1 of other locations, 1 of other days or times)\nmatch (1 call)\n`,
     );
     // One register: the bakery rang on till-2, alone.
     const till2 = await reconcile(sentFile, ["--business-day", DAY, "--register", "till-2"]);
     expect(till2.code, till2.stderr).toBe(0);
-    expect(till2.stdout).toMatch(/: 1 transaction in .*7 of other registers.*\nmatch\n$/);
+    expect(till2.stdout).toMatch(
+      /: 1 transaction in .*7 of other registers.*\nmatch \(1 call\)\n$/,
+    );
   });
 
-  it("exits 1 and prints exactly the differing figures when two sales were never sent", async () => {
+  it("exits 1 and prints exactly the differing figures and the two sales never sent", async () => {
     const res = await reconcile(tillFile, ["--business-day", DAY]);
     expect(res.code, res.stderr).toBe(1);
     const lines = res.stdout.split("\n");
     expect(lines[0]).toBe(
       `${STORE}, business day ${DAY}: 10 transactions in ${tillFile} (2 left out: 1 of other locations, 1 of other days or times)`,
     );
-    expect(lines[1]).toMatch(/^MISMATCH: 8 figures differ \(server snapshot \S+Z\)$/);
-    expect(lines.slice(2, 11)).toEqual([
+    expect(lines[1]).toMatch(/^MISMATCH: 9 figures differ \(server snapshot \S+Z\)$/);
+    expect(lines.slice(2, 16)).toEqual([
       "  figure                           currency   file  server",
       "  counts.sales                                   7       5",
       "  currencies.gross_minor           USD       14350    7850",
@@ -92,6 +99,12 @@ describe("pos-ingest reconcile", () => {
       "  currencies.net_minor             USD       13075    7275",
       "  currencies.total_minor           USD       14226    7914",
       "  currencies.transactions          USD           6       4",
+      "  keys.count                                    10       8",
+      // 10 keys on the file's side: one page of the server's keys is the whole search.
+      "missing on the server: 2 transactions (found in 2 calls, 1 round)",
+      `  line 11  ${missingKeys[0]}`,
+      `  line 12  ${missingKeys[1]}`,
+      "`--resend` sends the missing ones (exactly-once: nothing already stored is stored twice).",
     ]);
 
     const json = await reconcile(tillFile, ["--business-day", DAY, "--json"]);
@@ -110,7 +123,13 @@ describe("pos-ingest reconcile", () => {
       file: "7",
       server: "5",
     });
-    expect(answer.differences).toHaveLength(8);
+    // The eight figures, keys.count and keys.digest.
+    expect(answer.differences).toHaveLength(10);
+    expect(answer.missing).toEqual([
+      { key: missingKeys[0], lines: "11" },
+      { key: missingKeys[1], lines: "12" },
+    ]);
+    expect(answer).toMatchObject({ extra: [], storedUnderOtherKey: [], truncated: false });
   });
 
   it("takes a UTC range of occurred_at instead of a day", async () => {
@@ -159,5 +178,96 @@ describe("pos-ingest reconcile", () => {
     expect(unreadable.stderr).toMatch(
       /: 1 transaction cannot be read[^\n]*\n {2}line 9: line: not JSON/,
     );
+  });
+});
+
+describe("pos-ingest reconcile --resend", () => {
+  // The issue's day: sales, a return, an exchange, a tipped check and a voided sale, of which the
+  // second Chicago sale and the tipped check never reached the server and the bakery sale was
+  // stored by a gateway that keyed it its own way. On a server of its own: nothing else is there.
+  let own: TestServer;
+  let till: string;
+  const day = theDay();
+  const ownCli = (args: string[]) =>
+    runCli(args, { POS_INGEST_SERVER: own.baseUrl, POS_INGEST_API_KEY: own.keys.acme });
+
+  beforeAll(async () => {
+    own = await startTestServer({ database: "postgres" });
+    const { s2, tip, bakery, ...rest } = day;
+    const sent = join(dir, "resend-sent.ndjson");
+    writeFileSync(sent, ndjson(Object.values(rest)));
+    const loaded = await ownCli(["send", sent, "--progress", "none"]);
+    expect(loaded.code, loaded.stdout + loaded.stderr).toBe(0);
+    const client = createIngestClient({ baseUrl: own.baseUrl, apiKey: own.keys.acme });
+    try {
+      const stored = await client.ingest(bakery, { idempotencyKey: "till-2/offline/0001" });
+      expect(stored.outcome).toBe("accepted");
+    } finally {
+      client.close();
+    }
+    // The till's file, one transaction a line: s1 s2 ret tip kiosk voided bakery exchange.
+    till = join(dir, "resend-till.ndjson");
+    writeFileSync(till, ndjson(Object.values(day)));
+    expect(s2 && tip).toBeTruthy();
+  });
+
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it("finds exactly the two never sent and the one under another key, resends the two, then matches", async () => {
+    const scope = ["reconcile", till, "--location", STORE, "--business-day", DAY];
+    const before = await ownCli(scope);
+    expect(before.code, before.stderr).toBe(1);
+    expect(before.stdout).toContain(
+      [
+        "missing on the server: 2 transactions (found in 2 calls, 1 round)",
+        `  line 2  ${saleKey(day.s2)}`,
+        `  line 4  ${saleKey(day.tip)}`,
+        "stored under another key than the file's: 1 transaction (not resent: that would store it twice)",
+        `  line 7  ${saleKey(day.bakery)}  stored as till-2/offline/0001`,
+      ].join("\n"),
+    );
+    expect(before.stdout).not.toContain("on the server, not in the file");
+
+    const resent = await ownCli([...scope, "--resend"]);
+    expect(resent.code, resent.stdout + resent.stderr).toBe(0);
+    expect(resent.stdout).toContain("resent 2 transactions: 2 accepted, 0 duplicate\n");
+    const after = resent.stdout.slice(resent.stdout.indexOf("resent 2"));
+    expect(after).toMatch(
+      /\nmatch \(\d+ calls?\)\nstored under another key than the file's: 1 transaction/,
+    );
+
+    // A second reconciliation matches too, and the bakery sale is stored once, under its own key.
+    const again = await ownCli([...scope, "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      match: true,
+      missing: [],
+      extra: [],
+      storedUnderOtherKey: [
+        { key: saleKey(day.bakery), lines: "7", storedAs: "till-2/offline/0001" },
+      ],
+    });
+    const rows = await query(
+      own.databaseUrl as string,
+      "select idempotency_key from sales where sale_id = $1",
+      [day.bakery.saleId],
+    );
+    expect(rows.map((r) => r.idempotency_key)).toEqual(["till-2/offline/0001"]);
+  });
+
+  it("refuses --resend from standard input (it reads the file twice)", async () => {
+    const stdin = await ownCli([
+      "reconcile",
+      "-",
+      "--location",
+      STORE,
+      "--business-day",
+      DAY,
+      "--resend",
+    ]);
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toMatch(/--resend reads the file twice/);
   });
 });
