@@ -207,6 +207,8 @@ export async function runGenSales(options: {
   format: SaleFormat;
   out?: string;
   end: Date;
+  stores?: number;
+  days?: number;
 }): Promise<number> {
   const stream = options.out ? createWriteStream(options.out) : process.stdout;
   const write = async (text: string) => {
@@ -214,7 +216,11 @@ export async function runGenSales(options: {
   };
   if (options.format === "csv") await write(`${CSV_HEADER_LINE}\n`);
   let chunk = "";
-  for (const sale of generateSales(options.count, options.seed, options.end)) {
+  const spread = {
+    ...(options.stores !== undefined && { stores: options.stores }),
+    ...(options.days !== undefined && { days: options.days }),
+  };
+  for (const sale of generateSales(options.count, options.seed, options.end, spread)) {
     chunk +=
       options.format === "csv"
         ? `${csvRows(sale).join("\n")}\n`

@@ -30,10 +30,18 @@ const prng = seededRandom;
  * restaurant card checks, 0.1% wholesale orders of 1,000-3,000 lines), 3% returns (two thirds
  * with the receipt of a sale earlier in the file), 1% exchanges and 0.5% post-voids of an
  * earlier sale; cash tendered in banknotes with change, CHF cash rounding to 0.05. Spread over
- * the 30 days before `end`, business day closing at 04:00 local time. The same seed and end give
+ * the 30 days before `end` (`spread` narrows it: one big store's day for a reconciliation, say),
+ * business day closing at 04:00 local time. The same seed and end give
  * the same transactions; every one passes the server's rules (`checkSale`), or this throws.
  */
-export function* generateSales(count: number, seed: number, end: Date): Generator<Sale> {
+export function* generateSales(
+  count: number,
+  seed: number,
+  end: Date,
+  spread: { readonly stores?: number; readonly days?: number } = {},
+): Generator<Sale> {
+  const stores = spread.stores ?? STORES;
+  const days = spread.days ?? 30;
   const now = end.getTime();
   const day = end.toISOString().slice(0, 10).replaceAll("-", "");
   const random = prng(seed);
@@ -43,7 +51,7 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
   const pools = new Map<number, Sale[]>();
 
   for (let i = 0; i < count; i++) {
-    const store = Math.floor(random() * STORES);
+    const store = Math.floor(random() * stores);
     const region = REGIONS[store % REGIONS.length] as Region;
     const restaurant = store % 5 === 0;
     const pool = pools.get(store) ?? [];
@@ -80,7 +88,7 @@ export function* generateSales(count: number, seed: number, end: Date): Generato
       };
     };
     let sale: SaleInit;
-    let at = now - Math.floor(random() * 30 * DAY_MS);
+    let at = now - Math.floor(random() * days * DAY_MS);
     const original =
       pool.length > 0 && chance(0.67) ? pool[Math.floor(random() * pool.length)] : undefined;
     if (r < 0.005 && original) {

@@ -189,9 +189,11 @@ program
   )
   .option("--seed <n>", "random seed: the same seed writes the same sales", positiveInt(2 ** 31), 1)
   .option("--out <file>", "write to a file instead of stdout")
+  .option("--stores <n>", "spread over the first N of the 40 stores (default 40)", positiveInt(40))
+  .option("--days <n>", "spread over the N days before --end (default 30)", positiveInt(366))
   .option(
     "--end <time>",
-    "sales fall in the 30 days before this RFC 3339 time (default: today 00:00 UTC)",
+    "sales fall in the days before this RFC 3339 time (default: today 00:00 UTC)",
     (value: string) => {
       const date = new Date(value);
       if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("not a time");

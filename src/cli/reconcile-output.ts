@@ -111,10 +111,20 @@ function transactionsText(r: ReconcileReport): string[] {
     );
     return out;
   }
-  const search = `${counted(r.answer.calls, "call")}, ${counted(found.rounds, "round")}`;
-  out.push(
-    `missing on the server: ${counted(f.missing.length, "transaction")} (found in ${search})`,
-  );
+  out.push(`search: ${counted(found.rounds, "round")}, ${counted(r.answer.calls, "call")}`);
+  found.trace.forEach((round, i) => {
+    const did: string[] = [];
+    if (round.digested > 0) {
+      did.push(`${counted(round.digested, "key range")} digested, ${round.differing} differ`);
+    }
+    if (round.listed > 0) {
+      did.push(
+        `${counted(round.listed, "key range")} listed (${counted(round.listedKeys, "key")} of the file)`,
+      );
+    }
+    out.push(`  round ${i + 1}: ${did.join("; ") || "nothing left to search"}`);
+  });
+  out.push(`missing on the server: ${counted(f.missing.length, "transaction")}`);
   const byLine = [...f.missing].sort((x, y) => firstLine(x.lines) - firstLine(y.lines));
   for (const m of byLine.slice(0, LISTED)) out.push(`  line ${m.lines}  ${m.key}`);
   if (byLine.length > LISTED) out.push(`  … and ${byLine.length - LISTED} more (--json lists all)`);

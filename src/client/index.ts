@@ -60,6 +60,11 @@ export {
 } from "./ingest-many.js";
 export { keyDigestOf, keyHash } from "./key-digest.js";
 export type { ReconcileAnswer, ReconcileInput, ReconcileOptions } from "./reconcile.js";
-export type { KeyDifferences, KeySearchOptions, ServerKey } from "./reconcile-keys.js";
+export type {
+  KeyDifferences,
+  KeySearchOptions,
+  SearchRound,
+  ServerKey,
+} from "./reconcile-keys.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { type SaleIdentity, saleKey } from "./sale-key.js";

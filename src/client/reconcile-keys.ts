@@ -53,6 +53,19 @@ export interface KeyDifferences {
   readonly listCalls: number;
   /** Rounds of the bisection (each one batch of calls). */
   readonly rounds: number;
+  /** What each round did, for a person following the search (the CLI prints it). */
+  readonly trace: readonly SearchRound[];
+}
+
+/** One round of the search. */
+export interface SearchRound {
+  /** Ranges digested in this round, and how many of them differed (searched further). */
+  readonly digested: number;
+  readonly differing: number;
+  /** Ranges small enough to list, key by key, in this round. */
+  readonly listed: number;
+  /** Keys of the gateway in the listed ranges (the listing's size on the gateway's side). */
+  readonly listedKeys: number;
 }
 
 /** A range being searched: its key bounds, the gateway's keys in it (`keys[lo, hi)`), the server's digest. */
@@ -89,6 +102,7 @@ export async function findKeyDifferences(
   let digestCalls = 0;
   let listCalls = 0;
   let rounds = 0;
+  const trace: SearchRound[] = [];
   let stopped = false;
   const full = () => missing.length + extra.length >= cap;
 
@@ -146,6 +160,12 @@ export async function findKeyDifferences(
       concurrency,
     );
     frontier = next.flat();
+    trace.push({
+      digested: toSplit.length,
+      differing: frontier.length,
+      listed: toList.length,
+      listedKeys: toList.reduce((n, r) => n + r.hi - r.lo, 0),
+    });
   }
   missing.sort();
   extra.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -161,6 +181,7 @@ export async function findKeyDifferences(
     digestCalls,
     listCalls,
     rounds,
+    trace,
   };
 }
 

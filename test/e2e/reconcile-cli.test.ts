@@ -89,7 +89,7 @@ describe("pos-ingest reconcile", () => {
       `${STORE}, business day ${DAY}: 10 transactions in ${tillFile} (2 left out: 1 of other locations, 1 of other days or times)`,
     );
     expect(lines[1]).toMatch(/^MISMATCH: 9 figures differ \(server snapshot \S+Z\)$/);
-    expect(lines.slice(2, 16)).toEqual([
+    expect(lines.slice(2, 18)).toEqual([
       "  figure                           currency   file  server",
       "  counts.sales                                   7       5",
       "  currencies.gross_minor           USD       14350    7850",
@@ -101,7 +101,9 @@ describe("pos-ingest reconcile", () => {
       "  currencies.transactions          USD           6       4",
       "  keys.count                                    10       8",
       // 10 keys on the file's side: one page of the server's keys is the whole search.
-      "missing on the server: 2 transactions (found in 2 calls, 1 round)",
+      "search: 1 round, 2 calls",
+      "  round 1: 1 key range listed (10 keys of the file)",
+      "missing on the server: 2 transactions",
       `  line 11  ${missingKeys[0]}`,
       `  line 12  ${missingKeys[1]}`,
       "`--resend` sends the missing ones (exactly-once: nothing already stored is stored twice).",
@@ -221,7 +223,9 @@ describe("pos-ingest reconcile --resend", () => {
     expect(before.code, before.stderr).toBe(1);
     expect(before.stdout).toContain(
       [
-        "missing on the server: 2 transactions (found in 2 calls, 1 round)",
+        "search: 1 round, 2 calls",
+        "  round 1: 1 key range listed (8 keys of the file)",
+        "missing on the server: 2 transactions",
         `  line 2  ${saleKey(day.s2)}`,
         `  line 4  ${saleKey(day.tip)}`,
         "stored under another key than the file's: 1 transaction (not resent: that would store it twice)",
