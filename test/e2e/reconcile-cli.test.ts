@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
@@ -259,6 +260,23 @@ describe("pos-ingest reconcile --resend", () => {
       [day.bakery.saleId],
     );
     expect(rows.map((r) => r.idempotency_key)).toEqual(["till-2/offline/0001"]);
+  });
+
+  it("exits 3, for a retry later, when the server cannot be reached", async () => {
+    // A port nobody listens on: refused at once, retried by the client's policy (~20 s), then 3.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const res = await runCli(["reconcile", till, "--location", STORE, "--business-day", DAY], {
+      POS_INGEST_SERVER: `http://127.0.0.1:${port}`,
+      POS_INGEST_API_KEY: own.keys.acme,
+    });
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.stderr).toMatch(/^reconcile failed: /m);
+    expect(res.stdout).toBe("");
   });
 
   it("refuses --resend from standard input (it reads the file twice)", async () => {
