@@ -1,4 +1,4 @@
-import { type Sale, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { type Sale, TenderType, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
 
 /**
  * What a stored transaction does to the books: the signed values reports sum (the `sales`
@@ -27,6 +27,19 @@ export interface SaleLedger extends LedgerAmounts {
   readonly original: LedgerOriginal | null;
   /** The stated business day, "YYYY-MM-DD"; null when not stated (reports use occurred_at's UTC date). */
   readonly businessDay: string | null;
+  /** One per payment, in the sale's order (the `sales.tender_*` columns). */
+  readonly tenders: readonly LedgerTender[];
+}
+
+/**
+ * One payment as the books see it: its tender type and its amount and tip with σ applied, so a
+ * post-void's payments cancel its original's as its totals do. A payment counts σ (+1, a
+ * post-void's −1) in a Z report's payment count: `ledgerSign(kind)`.
+ */
+export interface LedgerTender {
+  readonly tenderType: TenderType;
+  readonly amountMinor: bigint;
+  readonly tipMinor: bigint;
 }
 
 /** A transaction's amounts in signed minor units, as the ledger columns hold them. */
@@ -81,20 +94,30 @@ const KINDS: Readonly<Record<number, LedgerKind>> = {
   [TransactionKind.POST_VOID]: "post_void",
 };
 
+/**
+ * σ of a kind: −1 for a post-void, which repeats its original's figures and is stored negated,
+ * +1 for every other kind, whose figures already carry their sign (a return's are negative).
+ */
+export function ledgerSign(kind: LedgerKind): 1n | -1n {
+  return kind === "post_void" ? -1n : 1n;
+}
+
 const BUSINESS_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
  * The ledger values of a validated sale. A post-void repeats its original's totals as they were
  * and is stored negated (σ = −1), so a void and its original sum to zero on every column; every
  * other kind already carries its sign in its totals (σ = +1). The original's empty location or
- * source means this transaction's, and is stored resolved so reports join without rules.
+ * source means this transaction's, and is stored resolved so reports join without rules. Each
+ * payment becomes a tender, its amount and tip times σ too.
  *
  * @throws LedgerError for what validation refuses and the ledger cannot represent (a kind this
- * build does not know, a business day that is not a calendar date).
+ * build does not know, a tender type it does not know, a business day that is not a calendar
+ * date).
  */
 export function ledger(sale: Sale): SaleLedger {
   const kind = kindOf(sale.kind, "sale.kind");
-  const sigma = kind === "post_void" ? -1n : 1n;
+  const sigma = ledgerSign(kind);
   const t = sale.totals;
   const subtotal = t?.subtotalMinor ?? 0n;
   const discount = t?.discountMinor ?? 0n;
@@ -114,6 +137,11 @@ export function ledger(sale: Sale): SaleLedger {
         }
       : null,
     businessDay: businessDayOf(sale.businessDay),
+    tenders: sale.payments.map((p, i) => ({
+      tenderType: tenderTypeOf(p.tenderType, `sale.payments[${i}].tender_type`),
+      amountMinor: sigma * p.amountMinor,
+      tipMinor: sigma * p.tipMinor,
+    })),
     grossMinor: sigma * subtotal,
     discountMinor: sigma * discount,
     serviceChargeMinor: sigma * (t?.serviceChargeMinor ?? 0n),
@@ -130,6 +158,13 @@ function kindOf(kind: TransactionKind, field: string): LedgerKind {
   const stored = KINDS[kind];
   if (stored === undefined) throw new LedgerError(field, `unknown transaction kind ${kind}`);
   return stored;
+}
+
+// The stored column is int2 and a report names every type: a number this build does not know
+// (validation refuses it; an old row could hold one) must not be stored as a type of nothing.
+function tenderTypeOf(type: TenderType, field: string): TenderType {
+  if (!(type in TenderType)) throw new LedgerError(field, `unknown tender type ${type}`);
+  return type;
 }
 
 function businessDayOf(day: string): string | null {

@@ -7,10 +7,14 @@ import type { Executor } from "../storage/database.js";
  * (`json_to_recordset`): only those that are not zero, null or 'sale', which the statements
  * default, so a plain sale's document stays near its v1 size. The statements read them as `kind`,
  * `o_source`, `o_location_id`, `o_sale_id`, `o_key`, `o_kind`, `business_day`, `gross`,
- * `discount`, `service_charge`, `tax`, `included_tax`, `rounding`, `tip` and `net`.
+ * `discount`, `service_charge`, `tax`, `included_tax`, `rounding`, `tip` and `net`, and the
+ * tenders as JSON arrays `t_types`, `t_amounts` and `t_tips` (absent: no payments; tips absent:
+ * all 0), which `TENDER_VALUES` turns into the three `tender_*` columns.
  */
-export function ledgerColumns(l: SaleLedger): Record<string, string> {
-  const c: Record<string, string> = {};
+export function ledgerColumns(
+  l: SaleLedger,
+): Record<string, string | readonly (string | number)[]> {
+  const c: Record<string, string | readonly (string | number)[]> = {};
   if (l.kind !== "sale") c.kind = l.kind;
   const o = l.original;
   if (o) {
@@ -29,6 +33,14 @@ export function ledgerColumns(l: SaleLedger): Record<string, string> {
   if (l.roundingMinor !== 0n) c.rounding = l.roundingMinor.toString();
   if (l.tipMinor !== 0n) c.tip = l.tipMinor.toString();
   if (l.netMinor !== 0n) c.net = l.netMinor.toString();
+  if (l.tenders.length > 0) {
+    c.t_types = l.tenders.map((t) => t.tenderType);
+    // Strings: an int8 need not fit a JSON number exactly; PostgreSQL reads either into int8[].
+    c.t_amounts = l.tenders.map((t) => t.amountMinor.toString());
+    if (l.tenders.some((t) => t.tipMinor !== 0n)) {
+      c.t_tips = l.tenders.map((t) => t.tipMinor.toString());
+    }
+  }
   return c;
 }
 
@@ -39,7 +51,19 @@ export function ledgerColumns(l: SaleLedger): Record<string, string> {
 export const LEDGER_RECORD_COLUMNS = sql.raw(
   "kind text, o_source text, o_location_id text, o_sale_id text, o_key text, o_kind text, " +
     "business_day date, gross int8, discount int8, service_charge int8, tax int8, " +
-    "included_tax int8, rounding int8, tip int8, net int8",
+    "included_tax int8, rounding int8, tip int8, net int8, t_types int2[], t_amounts int8[], " +
+    "t_tips int8[]",
+);
+
+/**
+ * The values of `tender_types, tender_amounts_minor, tender_tips_minor` from a `json_to_recordset`
+ * row `r` of `ledgerColumns`' fields: never null (null means "not filled yet"), so a sale without
+ * payments stores empty arrays, and tips left out (all 0, nearly every sale) are zeros of the
+ * same length, so the three arrays always `unnest` in step.
+ */
+export const TENDER_VALUES = sql.raw(
+  "coalesce(r.t_types, '{}'), coalesce(r.t_amounts, '{}'), " +
+    "coalesce(r.t_tips, array_fill(0::int8, array[coalesce(cardinality(r.t_types), 0)]))",
 );
 
 /** Where a scan of the sales table stands: the last key it read, in key order. */
@@ -55,6 +79,13 @@ export interface RowWithoutLedger extends SaleCursor {
 }
 
 /**
+ * Rows without a (complete) ledger: stored before the ledger columns (000300) or before the
+ * tender columns (000500). The server writes both with every row, so either null means the row
+ * predates one of them.
+ */
+const WITHOUT_LEDGER = sql<boolean>`(net_minor is null or tender_types is null)`;
+
+/**
  * The tenants that have rows without a ledger, in order. The backfill's one statement over every
  * tenant (on Citus, one query to each shard, once per run); everything after it names one tenant.
  */
@@ -63,14 +94,15 @@ export async function tenantsWithoutLedger(db: Executor): Promise<string[]> {
     .selectFrom("sales")
     .select("tenant_id")
     .distinct()
-    .where("net_minor", "is", null)
+    .where(WITHOUT_LEDGER)
     .orderBy("tenant_id")
     .execute();
   return rows.map((r) => r.tenant_id);
 }
 
 /**
- * Up to `limit` of a tenant's rows whose ledger is not filled (`net_minor is null`), in key order
+ * Up to `limit` of a tenant's rows whose ledger is not filled (`net_minor` or `tender_types`
+ * null), in key order
  * after `afterKey`. Key order and a cursor, not "the first rows still null": a row whose ledger
  * cannot be computed stays null and must not be read again by every later batch.
  */
@@ -84,7 +116,7 @@ export async function findRowsWithoutLedger(
     .selectFrom("sales")
     .select(["idempotency_key", "sale"])
     .where("tenant_id", "=", tenantId)
-    .where("net_minor", "is", null)
+    .where(WITHOUT_LEDGER)
     .$if(afterKey !== undefined, (q) => q.where("idempotency_key", ">", afterKey as string))
     .orderBy("idempotency_key")
     .limit(limit)
@@ -95,8 +127,10 @@ export async function findRowsWithoutLedger(
 /**
  * Writes the ledger values of one tenant's stored rows in one statement, only where they are
  * still null, so a rerun or a race with another backfill changes nothing twice. `total_minor` is
- * rewritten from the ledger too: unchanged for every kind but a post-void, stored negated.
- * Returns how many rows it filled.
+ * rewritten from the ledger too: unchanged for every kind but a post-void, stored negated. A row
+ * that has its ledger but not its tenders (stored between migrations 000300 and 000500) gets
+ * every column rewritten: the same values, since the ledger is a function of the row's own
+ * `sale` bytes, which never change. Returns how many rows it filled.
  */
 export async function fillLedger(
   db: Executor,
@@ -119,10 +153,11 @@ export async function fillLedger(
         service_charge_minor = coalesce(r.service_charge, 0), tax_minor = coalesce(r.tax, 0),
         included_tax_minor = coalesce(r.included_tax, 0),
         rounding_minor = coalesce(r.rounding, 0), tip_minor = coalesce(r.tip, 0),
-        net_minor = coalesce(r.net, 0), total_minor = r.total_minor
+        net_minor = coalesce(r.net, 0), total_minor = r.total_minor,
+        (tender_types, tender_amounts_minor, tender_tips_minor) = (${TENDER_VALUES})
     from json_to_recordset(${JSON.stringify(document)}::json) as r(
       idempotency_key text, total_minor int8, ${LEDGER_RECORD_COLUMNS})
     where s.tenant_id = ${tenantId} and s.idempotency_key = r.idempotency_key
-      and s.net_minor is null`.execute(db);
+      and (s.net_minor is null or s.tender_types is null)`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { SaleLedger } from "../contract/ledger.js";
 import type { Executor } from "../storage/database.js";
-import { LEDGER_RECORD_COLUMNS, ledgerColumns } from "./ledger-repository.js";
+import { LEDGER_RECORD_COLUMNS, ledgerColumns, TENDER_VALUES } from "./ledger-repository.js";
 import { explainRefusedVoids, voidGuard } from "./void-guard.js";
 
 /** A sale ready to be written, keyed by (tenantId, idempotencyKey). */
@@ -131,7 +131,8 @@ export async function insertSales(
                        kind, original_source, original_location_id, original_sale_id,
                        original_idempotency_key, original_kind, business_day, gross_minor,
                        discount_minor, service_charge_minor, tax_minor, included_tax_minor,
-                       rounding_minor, tip_minor, net_minor)
+                       rounding_minor, tip_minor, net_minor, tender_types,
+                       tender_amounts_minor, tender_tips_minor)
     select ${tenantId}::text, r.idempotency_key, r.id, substring(b.bytes from r.at for 32), r.source,
            r.location_id, r.register_id, r.sale_id,
            timestamptz 'epoch' + r.occurred_us * interval '1 microsecond', r.currency,
@@ -139,7 +140,7 @@ export async function insertSales(
            coalesce(r.kind, 'sale'), r.o_source, r.o_location_id, r.o_sale_id, r.o_key, r.o_kind,
            r.business_day, coalesce(r.gross, 0), coalesce(r.discount, 0),
            coalesce(r.service_charge, 0), coalesce(r.tax, 0), coalesce(r.included_tax, 0),
-           coalesce(r.rounding, 0), coalesce(r.tip, 0), coalesce(r.net, 0)
+           coalesce(r.rounding, 0), coalesce(r.tip, 0), coalesce(r.net, 0), ${TENDER_VALUES}
     from r, (select ${binary}::bytea as bytes) as b
     ${guard}
     on conflict do nothing

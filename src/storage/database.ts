@@ -49,6 +49,11 @@ export interface Database {
     rounding_minor: MinorColumn;
     tip_minor: MinorColumn;
     net_minor: MinorColumn;
+    // The tenders (migration 000500), one element per payment: written with every row; null on
+    // rows stored before it until `backfill-ledger` fills them. pg reads int8[] back as strings.
+    tender_types: number[] | null;
+    tender_amounts_minor: ColumnType<string[] | null, string[] | null, string[] | null>;
+    tender_tips_minor: ColumnType<string[] | null, string[] | null, string[] | null>;
   };
   /** Net sales per tenant, location, currency and business day (a view; read only). */
   net_sales_daily: {

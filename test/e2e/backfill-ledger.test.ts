@@ -23,6 +23,8 @@ import { DAILY_COLUMNS, type DailyRow, expectedDaily, v1Sales } from "../support
 
 const run = promisify(execFile);
 const BEFORE_LEDGER = "2026_11_29_000200_create_sales";
+/** The last migration before the tender columns (000500). */
+const BEFORE_TENDERS = "2026_12_02_000400_add_one_void_per_original";
 
 async function migrateTo(db: Kysely<Database>, name: string): Promise<void> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
@@ -72,6 +74,12 @@ async function daily(db: Kysely<Database>, tenant: string): Promise<DailyRow[]> 
     select ${sql.raw(DAILY_COLUMNS)} from net_sales_daily where tenant_id = ${tenant}
     order by location_id collate "C", currency collate "C", business_day`.execute(db);
   return result.rows;
+}
+
+async function withoutTenders(db: Kysely<Database>): Promise<number> {
+  const result = await sql<{ n: string }>`
+    select count(*)::text as n from sales where tender_types is null`.execute(db);
+  return Number(result.rows[0]?.n);
 }
 
 async function withoutLedger(db: Kysely<Database>): Promise<number> {
@@ -175,6 +183,39 @@ for (const kind of ["postgres", "pglite"] as const) {
           total_minor: String(l.totalMinor),
         },
       ]);
+    });
+
+    it("fills the tenders of rows stored with a ledger but before the tender columns", async () => {
+      // Down to before 000500 and up again: every row has its ledger and null tenders, as a row
+      // stored by the build before it.
+      await migrateTo(handle.db, BEFORE_TENDERS);
+      await migrateToLatest(handle.db);
+      const rows = sales.length + other.length;
+      expect(await withoutTenders(handle.db)).toBe(rows);
+      expect(await withoutLedger(handle.db)).toBe(0);
+
+      const summary = await backfillLedger(handle.db, { batchSize: 1_000 });
+      expect(summary).toMatchObject({ read: rows, filled: rows, unfilled: 0 });
+      expect(await withoutTenders(handle.db)).toBe(0);
+      expect(await backfillLedger(handle.db, { batchSize: 1_000 })).toMatchObject({ read: 0 });
+      // The ledger columns are rewritten with the values they had.
+      expect(await daily(handle.db, "acme")).toEqual(expectedDaily(sales));
+
+      // A paid sale holds its card payment, an unpaid one (total 0) empty arrays, never null.
+      const paid = sales.find((s) => s.payments.length === 1) as Sale;
+      const unpaid = sales.find((s) => s.payments.length === 0);
+      const tenders = async (sale: Sale) =>
+        (
+          await sql<{ types: string; amounts: string; tips: string }>`
+            select tender_types::text as types, tender_amounts_minor::text as amounts,
+                   tender_tips_minor::text as tips
+            from sales where tenant_id = 'acme' and sale_id = ${sale.saleId}`.execute(handle.db)
+        ).rows;
+      expect(await tenders(paid)).toEqual([
+        { types: "{2}", amounts: `{${paid.totals?.totalMinor}}`, tips: "{0}" },
+      ]);
+      if (unpaid)
+        expect(await tenders(unpaid)).toEqual([{ types: "{}", amounts: "{}", tips: "{}" }]);
     });
 
     it("migrates down to the old schema and up again, keeping every row", async () => {

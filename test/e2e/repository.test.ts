@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
+import { TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { type SaleLedger, ZERO_AMOUNTS } from "../../src/contract/ledger.js";
 import { writeSaleBatch } from "../../src/ingest/batch-write.js";
 import { uuidv7 } from "../../src/ingest/canonical.js";
@@ -32,6 +33,21 @@ const FULL_LEDGER: SaleLedger = {
   tipMinor: -5n,
   netMinor: 6n,
   totalMinor: 9_999_999_999_999n,
+  // Both signs, int64 extremes, a repeated type, a tip on one line only.
+  tenders: [
+    { tenderType: TenderType.CARD, amountMinor: -9_223_372_036_854_775_807n, tipMinor: 0n },
+    { tenderType: TenderType.CASH, amountMinor: 9_223_372_036_854_775_807n, tipMinor: -5n },
+    { tenderType: TenderType.CARD, amountMinor: 1n, tipMinor: 0n },
+  ],
+};
+
+/** Payments without a tip: the tips are left out of the document and stored as zeros. */
+const UNTIPPED_LEDGER: SaleLedger = {
+  ...FULL_LEDGER,
+  tenders: [
+    { tenderType: TenderType.GIFT_CARD, amountMinor: 700n, tipMinor: 0n },
+    { tenderType: TenderType.OTHER, amountMinor: -2n, tipMinor: 0n },
+  ],
 };
 
 /** A plain sale's ledger: every value that is left out of the document when it is the default. */
@@ -41,6 +57,8 @@ const ZERO_LEDGER: SaleLedger = {
   businessDay: null,
   ...ZERO_AMOUNTS,
   totalMinor: 9_999_999_999_999n,
+  // No payments: empty arrays, not null (null is "not filled yet").
+  tenders: [],
 };
 
 function row(
@@ -100,6 +118,10 @@ function ledgerColumns(l: SaleLedger): unknown[] {
       l.tipMinor,
       l.netMinor,
     ].map(String),
+    // As PostgreSQL prints an array.
+    `{${l.tenders.map((t) => t.tenderType).join(",")}}`,
+    `{${l.tenders.map((t) => t.amountMinor).join(",")}}`,
+    `{${l.tenders.map((t) => t.tipMinor).join(",")}}`,
   ];
 }
 
@@ -115,7 +137,12 @@ for (const kind of ["postgres", "pglite"] as const) {
       const sales = [0, 1, 31, 32, 33, 127, 128, 155, 4000].map((n) => randomBytes(n));
       const times = [946_684_800_000_000, 1_768_478_400_123_456, 1_768_478_400_999_999];
       const rows = sales.map((s, i) =>
-        row(`k-${9 - i}`, s, times[i % times.length] as number, i % 2 ? ZERO_LEDGER : FULL_LEDGER),
+        row(
+          `k-${9 - i}`,
+          s,
+          times[i % times.length] as number,
+          [FULL_LEDGER, ZERO_LEDGER, UNTIPPED_LEDGER][i % 3] as SaleLedger,
+        ),
       );
       const repeated = { ...(rows[2] as SaleRow), id: uuidv7() };
       const results = (await writeSaleBatch(handle.db, "acme", [
@@ -133,7 +160,8 @@ for (const kind of ["postgres", "pglite"] as const) {
                  original_idempotency_key, original_kind, business_day::text,
                  gross_minor::text, discount_minor::text, service_charge_minor::text,
                  tax_minor::text, included_tax_minor::text, rounding_minor::text,
-                 tip_minor::text, net_minor::text) as ledger
+                 tip_minor::text, net_minor::text, tender_types::text,
+                 tender_amounts_minor::text, tender_tips_minor::text) as ledger
         from sales order by idempotency_key`.execute(handle.db);
       const byKey = new Map(stored.rows.map((s) => [s.idempotency_key, s]));
       expect(byKey.size).toBe(rows.length);

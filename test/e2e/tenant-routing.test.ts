@@ -250,7 +250,7 @@ function readmeReports(tenant: string): CapturedStatement[] {
 }
 
 function isTenantDiscovery(sql: string): boolean {
-  return /^select distinct "tenant_id" from "sales" where "net_minor" is null order by "tenant_id"$/.test(
+  return /^select distinct "tenant_id" from "sales" where \(net_minor is null or tender_types is null\) order by "tenant_id"$/.test(
     sql,
   );
 }

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SaleSchema, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { SaleSchema, TenderType, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { ledger } from "../../src/contract/ledger.js";
 import { makeSale } from "../support/fixtures.js";
 
@@ -26,7 +26,28 @@ describe("ledger", () => {
       tipMinor: 0n,
       netMinor: (t?.subtotalMinor ?? 0n) - (t?.discountMinor ?? 0n),
       totalMinor: t?.totalMinor,
+      // makeSale pays its total by card.
+      tenders: [{ tenderType: TenderType.CARD, amountMinor: t?.totalMinor, tipMinor: 0n }],
     });
+  });
+
+  it("keeps every payment as a tender in order, a return's refund negative as sent", () => {
+    const l = ledger(
+      sale({
+        kind: TransactionKind.RETURN,
+        payments: [
+          { tenderType: TenderType.CARD, amountMinor: -700n },
+          { tenderType: TenderType.CASH, amountMinor: -86n },
+          { tenderType: TenderType.CARD, amountMinor: -1n, tipMinor: -1n },
+        ],
+      }),
+    );
+    expect(l.tenders).toEqual([
+      { tenderType: TenderType.CARD, amountMinor: -700n, tipMinor: 0n },
+      { tenderType: TenderType.CASH, amountMinor: -86n, tipMinor: 0n },
+      { tenderType: TenderType.CARD, amountMinor: -1n, tipMinor: -1n },
+    ]);
+    expect(ledger(sale({})).tenders).toEqual([]);
   });
 
   it("counts included tax in tax and out of net (design receipt A, VAT included)", () => {
@@ -104,15 +125,25 @@ describe("ledger", () => {
       serviceChargeMinor: 30n,
       totalMinor: 1425n,
     };
-    const original = ledger(sale({ kind: TransactionKind.SALE, totals }));
+    const payments = [
+      { tenderType: TenderType.CASH, amountMinor: 425n, tenderedMinor: 500n, changeMinor: 75n },
+      { tenderType: TenderType.CARD, amountMinor: 1000n, tipMinor: 200n },
+    ];
+    const original = ledger(sale({ kind: TransactionKind.SALE, totals, payments }));
     const voided = ledger(
       sale({
         kind: TransactionKind.POST_VOID,
         saleId: "V-1",
         original: { saleId: "S-1", kind: TransactionKind.SALE },
         totals,
+        payments,
       }),
     );
+    // Its tenders negated like its totals: cash −425, card −1000 with tip −200.
+    expect(voided.tenders).toEqual([
+      { tenderType: TenderType.CASH, amountMinor: -425n, tipMinor: 0n },
+      { tenderType: TenderType.CARD, amountMinor: -1000n, tipMinor: -200n },
+    ]);
     expect(voided).toMatchObject({
       kind: "post_void",
       original: { saleId: "S-1", kind: "sale" },
@@ -177,5 +208,19 @@ describe("ledger", () => {
       expect(() => ledger(sale({ businessDay: day })), day).toThrow(/sale\.business_day/);
     }
     expect(ledger(sale({ businessDay: "2028-02-29" })).businessDay).toBe("2028-02-29");
+    expect(() =>
+      ledger(
+        sale({
+          payments: [
+            { tenderType: TenderType.CASH, amountMinor: 1n },
+            { tenderType: 40_000 as TenderType, amountMinor: 1n },
+          ],
+        }),
+      ),
+    ).toThrow(/sale\.payments\[1\]\.tender_type: unknown tender type 40000/);
+    // A type this build knows but validation refuses (an old row's UNSPECIFIED) is kept as is.
+    expect(ledger(sale({ payments: [{ amountMinor: 5n }] })).tenders).toEqual([
+      { tenderType: TenderType.UNSPECIFIED, amountMinor: 5n, tipMinor: 0n },
+    ]);
   });
 });
