@@ -1,5 +1,6 @@
+import { TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 import type { IngestManyResult, ReconcileAnswer } from "../client/index.js";
-import type { ZReport } from "../contract/z-report.js";
+import { type FigureDifference, tenderTypeName, type ZReport } from "../contract/z-report.js";
 import type { OutOfScope, ReconcileScope } from "./reconcile-figures.js";
 import type { Findings } from "./reconcile-findings.js";
 
@@ -47,7 +48,8 @@ function scopeText(scope: ReconcileScope): string {
 
 /**
  * The answer for a person: the scope and what was left out of the file, then "match", or a
- * table of the differing figures (figure, currency, file, server) and what to do about them.
+ * table of the differing figures (figure, currency, tender type, file, server) and what to do
+ * about them.
  */
 export function humanReconcile(r: ReconcileReport): string {
   const out: string[] = [];
@@ -76,19 +78,19 @@ export function humanReconcile(r: ReconcileReport): string {
     `MISMATCH: ${counted(shown, "figure")} differ${shown === 1 ? "s" : ""} (server snapshot ${a.snapshotAt.toISOString()})`,
   );
   const rows = [
-    ["figure", "currency", "file", "server"],
+    ["figure", "currency", "tender", "file", "server"],
     // The key digest's value means nothing to a reader; keys.count and the list below do.
     ...a.differences
       .filter((d) => d.figure !== "keys.digest")
-      .map((d) => [d.figure, d.currency, d.gateway.toString(), d.server.toString()]),
+      .map((d) => [d.figure, d.currency, tenderText(d), d.gateway.toString(), d.server.toString()]),
   ];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   for (const row of rows) {
     // Figures left-aligned, amounts right-aligned so their digits line up.
-    const [figure = "", currency = "", file = "", server = ""] = row;
+    const [figure = "", currency = "", tender = "", file = "", server = ""] = row;
     const w = (i: number) => widths[i] ?? 0;
     out.push(
-      `  ${figure.padEnd(w(0))}  ${currency.padEnd(w(1))}  ${file.padStart(w(2))}  ${server.padStart(w(3))}`.trimEnd(),
+      `  ${figure.padEnd(w(0))}  ${currency.padEnd(w(1))}  ${tender.padEnd(w(2))}  ${file.padStart(w(3))}  ${server.padStart(w(4))}`.trimEnd(),
     );
   }
   if (a.rowsWithoutLedger > 0n) {
@@ -98,6 +100,20 @@ export function humanReconcile(r: ReconcileReport): string {
   }
   out.push(...transactionsText(r));
   return `${out.join("\n")}\n`;
+}
+
+/** "CARD" for a tender figure's type ("7" for one this build does not know); "" otherwise. */
+function tenderText(d: FigureDifference): string {
+  if (d.tenderType === undefined) return "";
+  return TenderType[d.tenderType] ?? String(d.tenderType);
+}
+
+/** Figures with each tender's type by its proto name, as protobuf JSON prints an enum. */
+function namedTenders(figures: ZReport) {
+  return {
+    ...figures,
+    tenders: figures.tenders.map((t) => ({ ...t, tenderType: tenderTypeName(t.tenderType) })),
+  };
 }
 
 /** The missing, re-keyed and extra transactions, with their lines and what to do. */
@@ -209,6 +225,7 @@ function jsonValue(r: ReconcileReport) {
     differences: answer.differences.map((d) => ({
       figure: d.figure,
       currency: d.currency,
+      ...(d.tenderType !== undefined && { tenderType: tenderTypeName(d.tenderType) }),
       file: d.gateway,
       server: d.server,
     })),
@@ -218,6 +235,6 @@ function jsonValue(r: ReconcileReport) {
     storedUnderOtherKey: findings.rekeyed,
     extra: findings.extra.map((e) => ({ key: e.key, source: e.source, saleId: e.saleId })),
     truncated: findings.truncated,
-    figures: { file: r.figures, server: answer.server },
+    figures: { file: namedTenders(r.figures), server: namedTenders(answer.server) },
   };
 }

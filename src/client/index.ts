@@ -25,6 +25,7 @@ export {
   computeTotals,
   currencyExponent,
   type FigureDifference,
+  figureLabel,
   lineAmount,
   looksLikePan,
   type RuleViolation,
@@ -34,6 +35,7 @@ export {
   type ZReport,
   type ZReportCounts,
   type ZReportCurrency,
+  type ZReportTender,
   zReport,
   zReportDay,
 } from "../contract/index.js";

@@ -9,7 +9,7 @@ import {
   ReconcileScopeSchema,
 } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import type { KeyDigest } from "../contract/key-digest.js";
-import type { FigureDifference, ZReport } from "../contract/z-report.js";
+import { type FigureDifference, fromWireFigure, type ZReport } from "../contract/z-report.js";
 import type { KeyDifferences, KeySearchOptions } from "./reconcile-keys.js";
 
 /**
@@ -47,9 +47,12 @@ export interface ReconcileOptions {
 export interface ReconcileAnswer {
   /** True when no figure differs. */
   readonly match: boolean;
-  /** The server's figures, currencies in code order. */
+  /** The server's figures, currencies in code order, tenders by currency then tender type. */
   readonly server: ZReport;
-  /** Counts first, then by currency; "rows_without_ledger" when stored rows lack their ledger. */
+  /**
+   * Counts first, then by currency, then by (currency, tender type); "rows_without_ledger" when
+   * stored rows lack their ledger.
+   */
   readonly differences: readonly FigureDifference[];
   /** The server's figures are of one snapshot taken then; every sale acknowledged before the call is in it. */
   readonly snapshotAt: Date;
@@ -75,6 +78,7 @@ export function toReconcileRequest(input: ReconcileInput, keys?: KeyDigest): Rec
     figures: {
       counts: { ...input.figures.counts },
       currencies: input.figures.currencies.map((c) => ({ ...c })),
+      tenders: input.figures.tenders.map((t) => ({ ...t })),
     },
     ...(keys && { keys: { ...keys } }),
   });
@@ -110,8 +114,9 @@ export function fromReconcileResponse(
   return {
     match: res.match,
     server: figuresOf(res.server),
+    // A tender figure names its tender type in the wire's figure path ("tenders[TENDER_TYPE_CARD].payments").
     differences: res.differences.map((d) => ({
-      figure: d.figure,
+      ...fromWireFigure(d.figure),
       currency: d.currency,
       gateway: d.gateway,
       server: d.server,
@@ -144,6 +149,13 @@ function figuresOf(f: ReconcileFigures | undefined): ZReport {
       netMinor: x.netMinor,
       totalMinor: x.totalMinor,
       transactions: x.transactions,
+    })),
+    tenders: (f?.tenders ?? []).map((x) => ({
+      currency: x.currency,
+      tenderType: x.tenderType,
+      payments: x.payments,
+      amountMinor: x.amountMinor,
+      tipMinor: x.tipMinor,
     })),
   };
 }

@@ -9,6 +9,7 @@ import type {
   ReconcileService as ReconcileServiceDesc,
 } from "../../gen/pos/ingest/v1/reconcile_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { figureLabel } from "../contract/z-report.js";
 import type { DecodeFailure, Received } from "../grpc/service-adapter.js";
 import type { GrpcServiceImpl } from "../grpc/typed-service.js";
 import type { Logger } from "../observability/logger.js";
@@ -97,7 +98,8 @@ function logMismatch(
       location: scope.locationId,
       ...(scope.registerId !== undefined && { register: scope.registerId }),
       ...period,
-      differ: result.differences.map((d) => (d.currency ? `${d.figure}[${d.currency}]` : d.figure)),
+      // "tenders.amount_minor[USD CARD]": the tender type named, as the figure's currency is.
+      differ: result.differences.map(figureLabel),
     },
     "reconciliation mismatch",
   );

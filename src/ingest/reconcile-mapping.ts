@@ -10,6 +10,7 @@ import {
 import { TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
 import type { KeyDigest } from "../contract/key-digest.js";
 import type { LedgerKind } from "../contract/ledger.js";
+import { wireFigure } from "../contract/z-report.js";
 import { timestampFromMicros } from "./mapping.js";
 import type { StoredKey } from "./reconcile-keys-repository.js";
 import type { ReconcileResult } from "./reconcile-model.js";
@@ -21,8 +22,15 @@ export function toReconcileResponse(result: ReconcileResult): ReconcileResponse 
     server: {
       counts: { ...result.report.counts },
       currencies: result.report.currencies.map((c) => ({ ...c })),
+      tenders: result.report.tenders.map((t) => ({ ...t })),
     },
-    differences: result.differences.map((d) => ({ ...d })),
+    // The wire's FigureDifference has no tender type: a tender figure carries it in its name.
+    differences: result.differences.map((d) => ({
+      figure: wireFigure(d),
+      currency: d.currency,
+      gateway: d.gateway,
+      server: d.server,
+    })),
     snapshotAt: timestampFromMicros(result.snapshotAtMicros),
     rowsWithoutLedger: result.rowsWithoutLedger,
     keys: { ...result.keys },

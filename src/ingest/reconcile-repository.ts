@@ -1,13 +1,26 @@
 import { sql } from "kysely";
-import { byCode, emptyCurrency, type ZReportCurrency } from "../contract/z-report.js";
+import type { TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
+import {
+  byCode,
+  byTender,
+  emptyCurrency,
+  type ZReportCurrency,
+  type ZReportTender,
+} from "../contract/z-report.js";
 import type { Executor } from "../storage/database.js";
 import type { ReconcileScope, StoredFigures } from "./reconcile-model.js";
 import { KEY_HASH, scopeCondition } from "./reconcile-scope-sql.js";
 
-/** One row of the aggregate: a currency's sums, or (all_currencies = 1) the whole scope's. */
+/**
+ * One row of the statement: a currency's sums, or (all_currencies = 1) the whole scope's, or
+ * (tender_type not null) one tender's sums, whose other columns are null.
+ */
 interface FiguresRow {
   currency: string | null;
   all_currencies: number;
+  tender_type: number | null;
+  payments: string | null;
+  amount_minor: string | null;
   sales: string;
   returns: string;
   exchanges: string;
@@ -34,6 +47,16 @@ interface FiguresRow {
  * `rollup` adds the scope's own row (counts across currencies) to the per-currency rows and
  * yields it even when the scope is empty, so `now()` of the snapshot always comes back.
  *
+ * The tenders are summed in the same statement and the same scan, one element of the scope's
+ * tender arrays per payment, each counting σ (a post-void's −1, `ledgerSign`). `unnest` costs a
+ * function call per row, which tripled the statement's time on a day of 100,000 sales, so the
+ * scan (`g`) groups rows by currency and payments: a one-payment sale (nearly every sale) by its
+ * tender type, read by subscript; a sale of several payments by its arrays themselves, so only
+ * the distinct arrays are unnested, once each, times their rows. The currency figures are summed
+ * from the same groups. A row whose tender columns are null (stored before migration 000500, not
+ * backfilled) is in no tender group and is counted in `rows_without_ledger`, so the answer cannot
+ * match while tenders are missing from the sums. Measured in docs/design/reconciliation.md.
+ *
  * The digest of the scope's keys comes from the same statement, so it is of the same rows.
  */
 export async function reconcileFigures(
@@ -43,12 +66,37 @@ export async function reconcileFigures(
 ): Promise<StoredFigures> {
   // Sums are numeric in PostgreSQL; as text they reach BigInt exactly.
   const { rows } = await sql<FiguresRow>`
-    select currency, grouping(currency) as all_currencies,
-           count(*) filter (where kind = 'sale')::text as sales,
-           count(*) filter (where kind = 'return')::text as returns,
-           count(*) filter (where kind = 'exchange')::text as exchanges,
-           count(*) filter (where kind = 'post_void')::text as post_voids,
-           count(*)::text as transactions,
+    with g as (
+      select currency,
+             case when cardinality(tender_types) = 1 then tender_types[1] end as one_type,
+             case when cardinality(tender_types) > 1 then tender_types end as types,
+             case when cardinality(tender_types) > 1 then tender_amounts_minor end as amounts,
+             case when cardinality(tender_types) > 1 then tender_tips_minor end as tips,
+             count(*) filter (where kind = 'sale') as sales,
+             count(*) filter (where kind = 'return') as returns,
+             count(*) filter (where kind = 'exchange') as exchanges,
+             count(*) filter (where kind = 'post_void') as post_voids,
+             count(*) as transactions,
+             sum(gross_minor) as gross_minor, sum(discount_minor) as discount_minor,
+             sum(service_charge_minor) as service_charge_minor, sum(tax_minor) as tax_minor,
+             sum(included_tax_minor) as included_tax_minor,
+             sum(rounding_minor) as rounding_minor, sum(tip_minor) as tip_minor,
+             sum(net_minor) as net_minor, sum(total_minor) as total_minor,
+             count(*) filter (where net_minor is null or tender_types is null)
+               as rows_without_ledger,
+             sum(case when kind = 'post_void' then -1 else 1 end) as sigmas,
+             sum(tender_amounts_minor[1]) as one_amount, sum(tender_tips_minor[1]) as one_tip,
+             sum(${KEY_HASH}) as key_hash_sum
+      from sales
+      where ${scopeCondition(tenantId, scope)}
+      group by 1, 2, 3, 4, 5)
+    select currency, grouping(currency) as all_currencies, null::int2 as tender_type,
+           null::text as payments, null::text as amount_minor,
+           coalesce(sum(sales), 0)::text as sales,
+           coalesce(sum(returns), 0)::text as returns,
+           coalesce(sum(exchanges), 0)::text as exchanges,
+           coalesce(sum(post_voids), 0)::text as post_voids,
+           coalesce(sum(transactions), 0)::text as transactions,
            coalesce(sum(gross_minor), 0)::text as gross_minor,
            coalesce(sum(discount_minor), 0)::text as discount_minor,
            coalesce(sum(service_charge_minor), 0)::text as service_charge_minor,
@@ -58,17 +106,29 @@ export async function reconcileFigures(
            coalesce(sum(tip_minor), 0)::text as tip_minor,
            coalesce(sum(net_minor), 0)::text as net_minor,
            coalesce(sum(total_minor), 0)::text as total_minor,
-           count(*) filter (where net_minor is null)::text as rows_without_ledger,
-           coalesce(sum(${KEY_HASH}), 0)::text as key_hash_sum,
+           coalesce(sum(rows_without_ledger), 0)::text as rows_without_ledger,
+           coalesce(sum(key_hash_sum), 0)::text as key_hash_sum,
            (extract(epoch from now()) * 1000000)::int8::text as snapshot_us
-    from sales
-    where ${scopeCondition(tenantId, scope)}
+    from g
     group by rollup (currency)
-    order by currency`.execute(db);
+    union all
+    select currency, 0, tender_type, sum(payments)::text, sum(amount)::text,
+           -- sales … rounding_minor (11), tip_minor, net_minor … snapshot_us (5)
+           null, null, null, null, null, null, null, null, null, null, null,
+           sum(tip)::text, null, null, null, null, null
+    from (
+      select currency, one_type, sigmas, one_amount, one_tip from g where one_type is not null
+      union all
+      -- A group's rows hold equal arrays (σ already in the amounts): each element n times.
+      select g.currency, t.tender_type, g.sigmas, g.transactions::numeric * t.amount,
+             g.transactions::numeric * t.tip
+      from g, unnest(g.types, g.amounts, g.tips) as t(tender_type, amount, tip)
+    ) as payment (currency, tender_type, payments, amount, tip)
+    group by currency, tender_type`.execute(db);
   const all = rows.find((r) => Number(r.all_currencies) === 1);
   if (!all) throw new Error("reconcile: the aggregate returned no scope row");
   const currencies: ZReportCurrency[] = rows
-    .filter((r) => Number(r.all_currencies) === 0)
+    .filter((r) => Number(r.all_currencies) === 0 && r.tender_type === null)
     .map((r) => ({
       ...emptyCurrency(r.currency ?? ""),
       grossMinor: BigInt(r.gross_minor),
@@ -82,6 +142,15 @@ export async function reconcileFigures(
       totalMinor: BigInt(r.total_minor),
       transactions: BigInt(r.transactions),
     }));
+  const tenders: ZReportTender[] = rows
+    .filter((r) => r.tender_type !== null)
+    .map((r) => ({
+      currency: r.currency ?? "",
+      tenderType: Number(r.tender_type) as TenderType,
+      payments: BigInt(r.payments ?? "0"),
+      amountMinor: BigInt(r.amount_minor ?? "0"),
+      tipMinor: BigInt(r.tip_minor),
+    }));
   return {
     report: {
       counts: {
@@ -92,6 +161,7 @@ export async function reconcileFigures(
       },
       // Code order, as the rules compare them (SQL's collation may order otherwise).
       currencies: currencies.sort(byCode),
+      tenders: tenders.sort(byTender),
     },
     snapshotAtMicros: BigInt(all.snapshot_us),
     rowsWithoutLedger: BigInt(all.rows_without_ledger),

@@ -1,9 +1,10 @@
 import type { ReconcileRequest } from "../../gen/pos/ingest/v1/reconcile_pb.js";
+import { TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { currencyExponent } from "../contract/iso4217.js";
 import type { KeyDigest } from "../contract/key-digest.js";
 import { MIN_OCCURRED_AT_SECONDS } from "../contract/limits.js";
 import { Violations } from "../contract/violations.js";
-import type { ZReport, ZReportCurrency } from "../contract/z-report.js";
+import type { ZReport, ZReportCurrency, ZReportTender } from "../contract/z-report.js";
 import { ValidationError } from "../errors.js";
 import type { ReconcilePeriod, ReconcileScope } from "./reconcile-model.js";
 
@@ -11,6 +12,8 @@ import type { ReconcilePeriod, ReconcileScope } from "./reconcile-model.js";
 export const MAX_RECONCILE_RANGE_DAYS = 31;
 /** Currencies in one request's figures: more than any real store takes in a day. */
 export const MAX_RECONCILE_CURRENCIES = 20;
+/** Tender entries in one request: every tender type of every currency allowed. */
+export const MAX_RECONCILE_TENDERS = 120;
 /** A count beyond this (a billion transactions in one scope) is a bug, not a store's day. */
 export const MAX_RECONCILE_COUNT = 1_000_000_000n;
 
@@ -62,6 +65,31 @@ export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcil
         count(v, `${field}.transactions`, cur.transactions);
       });
     }
+    if (f.tenders.length > MAX_RECONCILE_TENDERS) {
+      v.add("figures.tenders", `must hold at most ${MAX_RECONCILE_TENDERS} entries`);
+    } else {
+      const seen = new Set<string>();
+      f.tenders.forEach((t, i) => {
+        const field = `figures.tenders[${i}]`;
+        if (!/^[A-Z]{3}$/.test(t.currency) || currencyExponent(t.currency) === undefined) {
+          v.add(`${field}.currency`, "must be an ISO 4217 alphabetic code such as EUR");
+        }
+        // UNSPECIFIED included: a sale stored before validation required a type may hold it.
+        if (!(t.tenderType in TenderType)) {
+          v.add(`${field}.tender_type`, "must be a tender type of pos.ingest.v1.TenderType");
+        } else if (seen.has(`${t.currency} ${t.tenderType}`)) {
+          v.add(`${field}.tender_type`, "is listed twice for its currency; send each pair once");
+        }
+        seen.add(`${t.currency} ${t.tenderType}`);
+        // Signed: a day of refunds counts below zero.
+        if (t.payments > MAX_RECONCILE_COUNT || t.payments < -MAX_RECONCILE_COUNT) {
+          v.add(
+            `${field}.payments`,
+            `must be between -${MAX_RECONCILE_COUNT} and ${MAX_RECONCILE_COUNT}`,
+          );
+        }
+      });
+    }
   }
   if (request.keys && request.keys.count > MAX_RECONCILE_COUNT) {
     v.add("keys.count", `must be at most ${MAX_RECONCILE_COUNT}`);
@@ -91,6 +119,15 @@ export function parseReconcileRequest(request: ReconcileRequest): ParsedReconcil
           netMinor: cur.netMinor,
           totalMinor: cur.totalMinor,
           transactions: cur.transactions,
+        }),
+      ),
+      tenders: f.tenders.map(
+        (t): ZReportTender => ({
+          currency: t.currency,
+          tenderType: t.tenderType,
+          payments: t.payments,
+          amountMinor: t.amountMinor,
+          tipMinor: t.tipMinor,
         }),
       ),
     },

@@ -89,18 +89,20 @@ describe("pos-ingest reconcile", () => {
     expect(lines[0]).toBe(
       `${STORE}, business day ${DAY}: 10 transactions in ${tillFile} (2 left out: 1 of other locations, 1 of other days or times)`,
     );
-    expect(lines[1]).toMatch(/^MISMATCH: 9 figures differ \(server snapshot \S+Z\)$/);
-    expect(lines.slice(2, 18)).toEqual([
-      "  figure                           currency   file  server",
-      "  counts.sales                                   7       5",
-      "  currencies.gross_minor           USD       14350    7850",
-      "  currencies.discount_minor        USD        1275     575",
-      "  currencies.service_charge_minor  USD          40      20",
-      "  currencies.tax_minor             USD        1111     619",
-      "  currencies.net_minor             USD       13075    7275",
-      "  currencies.total_minor           USD       14226    7914",
-      "  currencies.transactions          USD           6       4",
-      "  keys.count                                    10       8",
+    expect(lines[1]).toMatch(/^MISMATCH: 11 figures differ \(server snapshot \S+Z\)$/);
+    expect(lines.slice(2, 20)).toEqual([
+      "  figure                           currency  tender   file  server",
+      "  counts.sales                                           7       5",
+      "  currencies.gross_minor           USD               14350    7850",
+      "  currencies.discount_minor        USD                1275     575",
+      "  currencies.service_charge_minor  USD                  40      20",
+      "  currencies.tax_minor             USD                1111     619",
+      "  currencies.net_minor             USD               13075    7275",
+      "  currencies.total_minor           USD               14226    7914",
+      "  currencies.transactions          USD                   6       4",
+      "  tenders.payments                 USD       CARD        6       4",
+      "  tenders.amount_minor             USD       CARD    14226    7914",
+      "  keys.count                                            10       8",
       // 10 keys on the file's side: one page of the server's keys is the whole search.
       "search: 1 round, 2 calls",
       "  round 1: 1 key range listed (10 keys of the file)",
@@ -126,13 +128,37 @@ describe("pos-ingest reconcile", () => {
       file: "7",
       server: "5",
     });
-    // The eight figures, keys.count and keys.digest.
-    expect(answer.differences).toHaveLength(10);
+    // The eight figures, the two tender figures, keys.count and keys.digest.
+    expect(answer.differences).toHaveLength(12);
     expect(answer.missing).toEqual([
       { key: missingKeys[0], lines: "11" },
       { key: missingKeys[1], lines: "12" },
     ]);
     expect(answer).toMatchObject({ extra: [], storedUnderOtherKey: [], truncated: false });
+    // The two sales' card payments, the tender type named by its proto name.
+    expect(answer.differences.slice(8)).toEqual([
+      {
+        figure: "tenders.payments",
+        currency: "USD",
+        tenderType: "TENDER_TYPE_CARD",
+        file: "6",
+        server: "4",
+      },
+      {
+        figure: "tenders.amount_minor",
+        currency: "USD",
+        tenderType: "TENDER_TYPE_CARD",
+        file: "14226",
+        server: "7914",
+      },
+    ]);
+    expect(answer.figures.server.tenders[2]).toEqual({
+      currency: "USD",
+      tenderType: "TENDER_TYPE_CARD",
+      payments: "4",
+      amountMinor: "7914",
+      tipMinor: "400",
+    });
   });
 
   it("takes a UTC range of occurred_at instead of a day", async () => {

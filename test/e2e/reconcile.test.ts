@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { clone, fromJson, toJson } from "@bufbuild/protobuf";
+import { clone, create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import {
   ReconcileRequestSchema,
   ReconcileResponseSchema,
 } from "../../gen/pos/ingest/v1/reconcile_pb.js";
-import { SaleSchema } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { PaymentSchema, SaleSchema, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 import {
   Code,
   createIngestClient,
@@ -16,16 +16,24 @@ import {
   IngestError,
   type ReconcileInput,
   type ZReport,
+  type ZReportTender,
   zReport,
   zReportDay,
 } from "../../src/client/index.js";
+import { backfillLedger } from "../../src/ingest/ledger-backfill.js";
+import { createDatabase } from "../../src/storage/database.js";
 import { connectReconcile } from "../support/connect-client.js";
 import { query } from "../support/database.js";
 import { makeSale } from "../support/fixtures.js";
 import type { LogLine } from "../support/log-lines.js";
 import { testLogger } from "../support/log-lines.js";
 import { sampleValue } from "../support/prometheus-text.js";
-import { chicagoReturn, chicagoStore } from "../support/receipts-v2.js";
+import {
+  chicagoReturn,
+  chicagoStore,
+  postVoidOf,
+  restaurantWithTip,
+} from "../support/receipts-v2.js";
 import { at, DAY, EXPECTED_DAY, STORE, theDay, ZERO } from "../support/reconcile-day.js";
 import { validTransaction } from "../support/sale-v2-arbitrary.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
@@ -40,6 +48,7 @@ let acme: IngestClient;
 let globex: IngestClient;
 const logLines: LogLine[] = [];
 let runs = 0;
+const { CASH, CARD } = TenderType;
 
 beforeAll(async () => {
   server = await startTestServer({ logger: testLogger({ onLine: (l) => logLines.push(l) }) });
@@ -114,6 +123,11 @@ describe("Reconcile", () => {
           transactions: 6n,
         },
       ],
+      // Paid by card, 3156 each: six card payments of 7914 + 6312.
+      tenders: [
+        ...EXPECTED_DAY.tenders.slice(0, 2),
+        { ...(EXPECTED_DAY.tenders[2] as ZReportTender), payments: 6n, amountMinor: 14_226n },
+      ],
     };
     const answer = await acme.reconcile(ofDay(gateway));
     expect(answer.match).toBe(false);
@@ -126,6 +140,14 @@ describe("Reconcile", () => {
       { figure: "currencies.net_minor", currency: "USD", gateway: 13_075n, server: 7_275n },
       { figure: "currencies.total_minor", currency: "USD", gateway: 14_226n, server: 7_914n },
       { figure: "currencies.transactions", currency: "USD", gateway: 6n, server: 4n },
+      { figure: "tenders.payments", currency: "USD", tenderType: CARD, gateway: 6n, server: 4n },
+      {
+        figure: "tenders.amount_minor",
+        currency: "USD",
+        tenderType: CARD,
+        gateway: 14_226n,
+        server: 7_914n,
+      },
     ]);
     expect(answer.server).toEqual(EXPECTED_DAY);
   });
@@ -196,6 +218,10 @@ describe("Reconcile", () => {
           transactions: 1n,
         },
       ],
+      // The refund tender: one card line of −786.
+      tenders: [
+        { currency: "USD", tenderType: CARD, payments: 1n, amountMinor: -786n, tipMinor: 0n },
+      ],
     });
   });
 
@@ -204,6 +230,7 @@ describe("Reconcile", () => {
     expect(nothing.server).toEqual({
       counts: { sales: 0n, returns: 0n, exchanges: 0n, postVoids: 0n },
       currencies: [],
+      tenders: [],
     });
     const theirs = await globex.reconcile(ofDay(EXPECTED_DAY));
     expect(theirs.server.counts).toEqual({ sales: 1n, returns: 0n, exchanges: 0n, postVoids: 0n });
@@ -312,6 +339,152 @@ describe("Reconcile", () => {
       ]);
     }
   });
+
+  it("counts a row without its tenders in rows_without_ledger until backfill-ledger fills it", async () => {
+    // As a row stored before migration 000500: its ledger, no tenders. The exchange paid 1000
+    // by card in EUR.
+    const url = server.databaseUrl as string;
+    await query(
+      url,
+      `update sales set tender_types = null, tender_amounts_minor = null, tender_tips_minor = null
+       where tenant_id = 'acme' and location_id = $1 and kind = 'exchange'`,
+      [STORE],
+    );
+    const missing = await acme.reconcile(ofDay(EXPECTED_DAY));
+    expect(missing.match).toBe(false);
+    expect(missing.rowsWithoutLedger).toBe(1n);
+    expect(missing.differences).toEqual([
+      { figure: "tenders.payments", currency: "EUR", tenderType: CARD, gateway: 2n, server: 1n },
+      {
+        figure: "tenders.amount_minor",
+        currency: "EUR",
+        tenderType: CARD,
+        gateway: 2541n,
+        server: 1541n,
+      },
+      { figure: "rows_without_ledger", currency: "", gateway: 0n, server: 1n },
+    ]);
+    const handle = createDatabase({ kind: "postgres", url, poolMax: 1 });
+    try {
+      expect(await backfillLedger(handle.db, { batchSize: 100 })).toMatchObject({
+        read: 1,
+        filled: 1,
+        unfilled: 0,
+      });
+    } finally {
+      await handle.close();
+    }
+    const filled = await acme.reconcile(ofDay(EXPECTED_DAY));
+    expect(filled.differences).toEqual([]);
+    expect(filled.server).toEqual(EXPECTED_DAY);
+  });
+
+  it("sums tenders by type: cash and card split with a tip, a cash refund, a voided split sale", async () => {
+    // The diner's check (2200 + tax 188 = 2388, tip 400) paid 10.00 cash (20.00 tendered, 10.00
+    // back) and 13.88 + the 4.00 tip by card, twice; the second check voided; the mug returned
+    // without a receipt, refunded 7.86 in cash.
+    const location = "recon-tenders";
+    const split = () => {
+      const sale = restaurantWithTip({ ...at("2026-11-30T19:00:00Z"), businessDay: DAY });
+      sale.locationId = location;
+      sale.payments = [
+        create(PaymentSchema, {
+          tenderType: CASH,
+          amountMinor: 1000n,
+          tenderedMinor: 2000n,
+          changeMinor: 1000n,
+        }),
+        create(PaymentSchema, {
+          tenderType: CARD,
+          amountMinor: 1388n,
+          tipMinor: 400n,
+          cardBrand: "visa",
+        }),
+      ];
+      return sale;
+    };
+    const first = split();
+    const second = split();
+    const voided = postVoidOf(second);
+    const refund = chicagoReturn({ ...at("2026-11-30T21:00:00Z"), businessDay: DAY });
+    refund.locationId = location;
+    refund.payments = [create(PaymentSchema, { tenderType: CASH, amountMinor: -786n })];
+    const sent = [first, second, voided, refund];
+    for (const sale of sent) expect((await acme.ingest(sale)).outcome).toBe("accepted");
+
+    const answer = await acme.reconcile({
+      locationId: location,
+      businessDay: DAY,
+      figures: zReport(sent),
+    });
+    expect(answer.differences).toEqual([]);
+    expect(answer.server.tenders).toEqual([
+      // 1000 + 1000 − 1000 (the void) − 786 (the refund); lines 1 + 1 − 1 + 1.
+      { currency: "USD", tenderType: CASH, payments: 2n, amountMinor: 214n, tipMinor: 0n },
+      // 1388 + 1388 − 1388, tips 400 + 400 − 400; lines 1 + 1 − 1.
+      { currency: "USD", tenderType: CARD, payments: 1n, amountMinor: 1388n, tipMinor: 400n },
+    ]);
+
+    // The gateway's till also holds a Chicago sale paid 31.56 by card that never arrived.
+    const seen = logLines.length;
+    const lost = chicagoStore({ ...at("2026-11-30T22:00:00Z"), businessDay: DAY });
+    lost.locationId = location;
+    const short = await acme.reconcile({
+      locationId: location,
+      businessDay: DAY,
+      figures: zReport([...sent, lost]),
+    });
+    expect(short.differences).toEqual([
+      { figure: "counts.sales", currency: "", gateway: 3n, server: 2n },
+      // 2200 + 2200 − 2200 − 850 = 1350 stored, + 3250.
+      { figure: "currencies.gross_minor", currency: "USD", gateway: 4600n, server: 1350n },
+      { figure: "currencies.discount_minor", currency: "USD", gateway: 225n, server: -125n },
+      { figure: "currencies.service_charge_minor", currency: "USD", gateway: 10n, server: 0n },
+      { figure: "currencies.tax_minor", currency: "USD", gateway: 373n, server: 127n },
+      { figure: "currencies.net_minor", currency: "USD", gateway: 4375n, server: 1475n },
+      { figure: "currencies.total_minor", currency: "USD", gateway: 4758n, server: 1602n },
+      { figure: "currencies.transactions", currency: "USD", gateway: 5n, server: 4n },
+      // Only the card's figures differ, and the tips do not (the lost sale had none).
+      { figure: "tenders.payments", currency: "USD", tenderType: CARD, gateway: 2n, server: 1n },
+      {
+        figure: "tenders.amount_minor",
+        currency: "USD",
+        tenderType: CARD,
+        gateway: 4544n,
+        server: 1388n,
+      },
+    ]);
+    const line = logLines.slice(seen).find((l) => l.msg === "reconciliation mismatch");
+    expect(line?.differ).toEqual([
+      "counts.sales",
+      ...["gross", "discount", "service_charge", "tax", "net", "total"].map(
+        (f) => `currencies.${f}_minor[USD]`,
+      ),
+      "currencies.transactions[USD]",
+      "tenders.payments[USD CARD]",
+      "tenders.amount_minor[USD CARD]",
+    ]);
+  });
+
+  it("refuses tender figures it cannot compare, naming the field", async () => {
+    const card = EXPECTED_DAY.tenders[2] as ZReportTender;
+    const err = await acme
+      .reconcile(
+        ofDay({
+          ...EXPECTED_DAY,
+          tenders: [card, { ...card }, { ...card, tenderType: 99 as TenderType }],
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(IngestError);
+    expect((err as IngestError).fieldViolations.map((v) => v.field)).toEqual([
+      "figures.tenders[1].tender_type",
+      "figures.tenders[2].tender_type",
+    ]);
+  });
 });
 
 describe("Reconcile by the rules module", () => {
@@ -378,6 +551,7 @@ describe("Reconcile by the rules module", () => {
     const empty: ZReport = {
       counts: { sales: 0n, returns: 0n, exchanges: 0n, postVoids: 0n },
       currencies: [],
+      tenders: [],
     };
     while (writing || answers < 3) {
       const before = acknowledged;

@@ -4,7 +4,7 @@
  * the receipts' printed totals, not by the rules module, so a test of either side checks the
  * rules against arithmetic written down here.
  */
-import type { Sale } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { type Sale, TenderType } from "../../gen/pos/ingest/v1/sale_pb.js";
 import { ZERO_AMOUNTS } from "../../src/contract/ledger.js";
 import type { ZReport } from "../../src/contract/z-report.js";
 import {
@@ -53,6 +53,9 @@ export const ZERO = ZERO_AMOUNTS;
  * (−850 / −125 / tax −61 / −786, net −725), the diner's check (2200, tax 188, tip 400, 2388);
  * CHF: the kiosk (1396, VAT 55 included, rounding −1, 1395) and its void, negated: all zero;
  * EUR: the bakery (1579 / 38 / VAT 219 / 1541, net 1322) and the exchange (1000, VAT 159, 1000).
+ * Tenders, one payment line each receipt: CHF cash 1395 and the void's −1395 (its line counts
+ * −1): 0 lines, 0; EUR card 1541 + 1000; USD card 3156 + 3156 − 786 (the refund tender) + 2388
+ * with the 400 tip.
  */
 export const EXPECTED_DAY: ZReport = {
   counts: { sales: 5n, returns: 1n, exchanges: 1n, postVoids: 1n },
@@ -80,6 +83,23 @@ export const EXPECTED_DAY: ZReport = {
       netMinor: 7275n, // 2900 + 2900 − 725 + 2200
       totalMinor: 7914n, // 3156 + 3156 − 786 + 2388
       transactions: 4n,
+    },
+  ],
+  tenders: [
+    { currency: "CHF", tenderType: TenderType.CASH, payments: 0n, amountMinor: 0n, tipMinor: 0n },
+    {
+      currency: "EUR",
+      tenderType: TenderType.CARD,
+      payments: 2n,
+      amountMinor: 2541n, // 1541 + 1000
+      tipMinor: 0n,
+    },
+    {
+      currency: "USD",
+      tenderType: TenderType.CARD,
+      payments: 4n, // two sales, the return's refund, the diner's check
+      amountMinor: 7914n, // 3156 + 3156 − 786 + 2388
+      tipMinor: 400n,
     },
   ],
 };

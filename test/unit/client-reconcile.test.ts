@@ -12,6 +12,7 @@ import { createIngestClient, type ZReport } from "../../src/client/index.js";
 const emptyReport = (): ZReport => ({
   counts: { sales: 0n, returns: 0n, exchanges: 0n, postVoids: 0n },
   currencies: [],
+  tenders: [],
 });
 
 // client.reconcile against a ReconcileService in memory: what it sends, how it maps the answer,
