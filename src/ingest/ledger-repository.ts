@@ -8,13 +8,11 @@ import type { Executor } from "../storage/database.js";
  * default, so a plain sale's document stays near its v1 size. The statements read them as `kind`,
  * `o_source`, `o_location_id`, `o_sale_id`, `o_key`, `o_kind`, `business_day`, `gross`,
  * `discount`, `service_charge`, `tax`, `included_tax`, `rounding`, `tip` and `net`, and the
- * tenders as JSON arrays `t_types`, `t_amounts` and `t_tips` (absent: no payments; tips absent:
- * all 0), which `TENDER_VALUES` turns into the three `tender_*` columns.
+ * tenders as PostgreSQL array literals `t_types`, `t_amounts` and `t_tips` ("{2,1}"; absent: no
+ * payments; tips absent: all 0), which `TENDER_VALUES` turns into the three `tender_*` columns.
  */
-export function ledgerColumns(
-  l: SaleLedger,
-): Record<string, string | readonly (string | number)[]> {
-  const c: Record<string, string | readonly (string | number)[]> = {};
+export function ledgerColumns(l: SaleLedger): Record<string, string> {
+  const c: Record<string, string> = {};
   if (l.kind !== "sale") c.kind = l.kind;
   const o = l.original;
   if (o) {
@@ -33,12 +31,13 @@ export function ledgerColumns(
   if (l.roundingMinor !== 0n) c.rounding = l.roundingMinor.toString();
   if (l.tipMinor !== 0n) c.tip = l.tipMinor.toString();
   if (l.netMinor !== 0n) c.net = l.netMinor.toString();
+  // Array literals, not JSON arrays: json_to_recordset reads a JSON array into int8[] three
+  // times slower (~6 µs a row against ~2 µs, measured on 20,000 rows).
   if (l.tenders.length > 0) {
-    c.t_types = l.tenders.map((t) => t.tenderType);
-    // Strings: an int8 need not fit a JSON number exactly; PostgreSQL reads either into int8[].
-    c.t_amounts = l.tenders.map((t) => t.amountMinor.toString());
+    c.t_types = `{${l.tenders.map((t) => t.tenderType).join(",")}}`;
+    c.t_amounts = `{${l.tenders.map((t) => t.amountMinor).join(",")}}`;
     if (l.tenders.some((t) => t.tipMinor !== 0n)) {
-      c.t_tips = l.tenders.map((t) => t.tipMinor.toString());
+      c.t_tips = `{${l.tenders.map((t) => t.tipMinor).join(",")}}`;
     }
   }
   return c;
