@@ -47,17 +47,18 @@ interface FiguresRow {
  * `rollup` adds the scope's own row (counts across currencies) to the per-currency rows and
  * yields it even when the scope is empty, so `now()` of the snapshot always comes back.
  *
- * The tenders are summed in the same statement and the same scan, one element of the scope's
- * tender arrays per payment, each counting σ (a post-void's −1, `ledgerSign`). `unnest` costs a
- * function call per row, which tripled the statement's time on a day of 100,000 sales, so the
- * scan (`g`) groups rows by currency and payments: a one-payment sale (nearly every sale) by its
- * tender type, read by subscript; a sale of several payments by its arrays themselves, so only
- * the distinct arrays are unnested, once each, times their rows. The currency figures are summed
- * from the same groups. A row whose tender columns are null (stored before migration 000500, not
- * backfilled) is in no tender group and is counted in `rows_without_ledger`, so the answer cannot
- * match while tenders are missing from the sums. Measured in docs/design/reconciliation.md.
+ * The tenders are summed in the same statement and the same scan, one line per payment, each
+ * counting σ (a post-void's −1, `ledgerSign`). Rows are grouped by (currency, tender type), and
+ * each row's own figures are counted on its first line only; the currency figures are then
+ * rolled up from those groups. `unnest` of every row cost a function call per row, which
+ * tripled the statement's time on a day of 100,000 sales: a one-payment sale (nearly every
+ * sale) is read by subscript instead, and only a sale of several payments is unnested. A row
+ * whose tender columns are null (stored before migration 000500, not backfilled) has no tender
+ * line and is counted in `rows_without_ledger`, so the answer cannot match while tenders are
+ * missing from the sums. Measured in docs/design/reconciliation.md.
  *
- * The digest of the scope's keys comes from the same statement, so it is of the same rows.
+ * The digest of the scope's keys comes from the same statement, so it is of the same rows: each
+ * row's key hashed once, on its first line.
  */
 export async function reconcileFigures(
   db: Executor,
@@ -67,29 +68,47 @@ export async function reconcileFigures(
   // Sums are numeric in PostgreSQL; as text they reach BigInt exactly.
   const { rows } = await sql<FiguresRow>`
     with g as (
-      select currency,
-             case when cardinality(tender_types) = 1 then tender_types[1] end as one_type,
-             case when cardinality(tender_types) > 1 then tender_types end as types,
-             case when cardinality(tender_types) > 1 then tender_amounts_minor end as amounts,
-             case when cardinality(tender_types) > 1 then tender_tips_minor end as tips,
-             count(*) filter (where kind = 'sale') as sales,
-             count(*) filter (where kind = 'return') as returns,
-             count(*) filter (where kind = 'exchange') as exchanges,
-             count(*) filter (where kind = 'post_void') as post_voids,
-             count(*) as transactions,
-             sum(gross_minor) as gross_minor, sum(discount_minor) as discount_minor,
-             sum(service_charge_minor) as service_charge_minor, sum(tax_minor) as tax_minor,
-             sum(included_tax_minor) as included_tax_minor,
-             sum(rounding_minor) as rounding_minor, sum(tip_minor) as tip_minor,
-             sum(net_minor) as net_minor, sum(total_minor) as total_minor,
-             count(*) filter (where net_minor is null or tender_types is null)
+      select currency, tender_type,
+             count(*) filter (where first and kind = 'sale') as sales,
+             count(*) filter (where first and kind = 'return') as returns,
+             count(*) filter (where first and kind = 'exchange') as exchanges,
+             count(*) filter (where first and kind = 'post_void') as post_voids,
+             count(*) filter (where first) as transactions,
+             sum(gross_minor) filter (where first) as gross_minor,
+             sum(discount_minor) filter (where first) as discount_minor,
+             sum(service_charge_minor) filter (where first) as service_charge_minor,
+             sum(tax_minor) filter (where first) as tax_minor,
+             sum(included_tax_minor) filter (where first) as included_tax_minor,
+             sum(rounding_minor) filter (where first) as rounding_minor,
+             sum(tip_minor) filter (where first) as tip_minor,
+             sum(net_minor) filter (where first) as net_minor,
+             sum(total_minor) filter (where first) as total_minor,
+             count(*) filter (where first and (net_minor is null or tender_types is null))
                as rows_without_ledger,
-             sum(case when kind = 'post_void' then -1 else 1 end) as sigmas,
-             sum(tender_amounts_minor[1]) as one_amount, sum(tender_tips_minor[1]) as one_tip,
-             sum(${KEY_HASH}) as key_hash_sum
-      from sales
-      where ${scopeCondition(tenantId, scope)}
-      group by 1, 2, 3, 4, 5)
+             sum(case when kind = 'post_void' then -1 else 1 end) as payments,
+             sum(amount) as amount, sum(tip) as tip, sum(key_hash) as key_hash_sum
+      from (
+        select s.currency, s.kind, s.gross_minor, s.discount_minor, s.service_charge_minor,
+               s.tax_minor, s.included_tax_minor, s.rounding_minor, s.tip_minor, s.net_minor,
+               s.total_minor, s.tender_types,
+               -- The row's first (or only) line carries the row's own figures.
+               t.n is null or t.n = 1 as first,
+               coalesce(t.tender_type,
+                        case when cardinality(s.tender_types) = 1 then s.tender_types[1] end)
+                 as tender_type,
+               coalesce(t.amount, s.tender_amounts_minor[1]) as amount,
+               coalesce(t.tip, s.tender_tips_minor[1]) as tip,
+               case when t.n is null or t.n = 1 then ${KEY_HASH} end as key_hash
+        from sales s
+        -- Several payments: one line each. One payment (nearly every sale) is read by
+        -- subscript: unnest is strict, so its null argument costs no call.
+        left join lateral unnest(
+            case when cardinality(s.tender_types) > 1 then s.tender_types end,
+            case when cardinality(s.tender_types) > 1 then s.tender_amounts_minor end,
+            case when cardinality(s.tender_types) > 1 then s.tender_tips_minor end)
+          with ordinality as t(tender_type, amount, tip, n) on true
+        where ${scopeCondition(tenantId, scope)}) as line
+      group by currency, tender_type)
     select currency, grouping(currency) as all_currencies, null::int2 as tender_type,
            null::text as payments, null::text as amount_minor,
            coalesce(sum(sales), 0)::text as sales,
@@ -112,19 +131,13 @@ export async function reconcileFigures(
     from g
     group by rollup (currency)
     union all
-    select currency, 0, tender_type, sum(payments)::text, sum(amount)::text,
+    -- A row without payments, or without its tenders yet, has no tender type: no tender row.
+    select currency, 0, tender_type, payments::text, amount::text,
            -- sales … rounding_minor (11), tip_minor, net_minor … snapshot_us (5)
            null, null, null, null, null, null, null, null, null, null, null,
-           sum(tip)::text, null, null, null, null, null
-    from (
-      select currency, one_type, sigmas, one_amount, one_tip from g where one_type is not null
-      union all
-      -- A group's rows hold equal arrays (σ already in the amounts): each element n times.
-      select g.currency, t.tender_type, g.sigmas, g.transactions::numeric * t.amount,
-             g.transactions::numeric * t.tip
-      from g, unnest(g.types, g.amounts, g.tips) as t(tender_type, amount, tip)
-    ) as payment (currency, tender_type, payments, amount, tip)
-    group by currency, tender_type`.execute(db);
+           tip::text, null, null, null, null, null
+    from g
+    where tender_type is not null`.execute(db);
   const all = rows.find((r) => Number(r.all_currencies) === 1);
   if (!all) throw new Error("reconcile: the aggregate returned no scope row");
   const currencies: ZReportCurrency[] = rows
