@@ -1,4 +1,5 @@
 import type { MethodTally } from "./message-meter.js";
+import type { ModelRun } from "./reconcile-model.js";
 
 /** One timed run of one scenario of the reconcile bench. */
 export interface RunSample {
@@ -92,18 +93,22 @@ export function reconcileTable(r: {
   stored: number;
   otherDays: number;
   dayIndex: boolean;
+  keyIndex: boolean;
   missingCount: number;
   rounds: number;
   figuresMs: number;
   sortedKeysMs: number;
+  sortedKeysMiB: number;
   serverIdleMiB: number;
   serverPeakMiB: number;
   summary: Record<string, ScenarioSummary>;
+  model: readonly ModelRun[];
 }): string {
   const lines = [
     "",
     `A day of ${n(r.stored)} stored transactions at one store (${r.otherDays} more days of the ` +
-      `same size in the tenant; day index ${r.dayIndex ? "on" : "off"}); "missing": the gateway ` +
+      `same size in the tenant; day index ${r.dayIndex ? "on" : "off"}, key index ` +
+      `${r.keyIndex ? "on" : "off"}); "missing": the gateway ` +
       `holds ${r.missingCount} more. ${r.rounds} timed rounds after a warm-up, median (min–max); ` +
       "bytes are protobuf bytes of the warm-up's messages.",
     "",
@@ -132,11 +137,28 @@ export function reconcileTable(r: {
   }
   lines.push(
     "",
-    `Gateway: its Z report of the day (one pass over ${n(r.stored + r.missingCount)} sales) ` +
-      `${n(r.figuresMs)} ms, not in the times above; SortedKeys of its keys (sort + hashes, ` +
-      `inside client.reconcile) ${n(r.sortedKeysMs)} ms once, cold. Server RSS idle ` +
+    `Gateway: generating its day's ${n(r.stored + r.missingCount)} sales and summing their Z ` +
+      `report ${n(r.figuresMs)} ms, not in the times above; SortedKeys of its keys (sort + ` +
+      `hashes, inside client.reconcile) ${n(r.sortedKeysMs)} ms once, cold, holding ` +
+      `${n(r.sortedKeysMiB, 1)} MiB (heap and ArrayBuffers) while a reconciliation runs. Server RSS idle ` +
       `${n(r.serverIdleMiB)} MiB, peak over the whole run (VmHWM) ${n(r.serverPeakMiB)} MiB.`,
     "",
   );
+  if (r.model.length > 0) {
+    lines.push(
+      `The client's bisection (default options) against a server played in memory, ${r.missingCount} missing:`,
+      "",
+      "| gateway keys | calls (digest / list, rounds) | largest request / response | bytes, all messages | gateway ms |",
+      "| --: | --- | --: | --: | --: |",
+    );
+    for (const m of r.model) {
+      lines.push(
+        `| ${n(m.keys)} | ${1 + m.digestCalls + m.listCalls} (${m.digestCalls} / ${m.listCalls}, ` +
+          `${m.rounds} rounds) | ${kib(m.maxRequestBytes)} / ${kib(m.maxResponseBytes)} | ` +
+          `${kib(m.totalBytes)} | ${n(m.ms)} |`,
+      );
+    }
+    lines.push("");
+  }
   return lines.join("\n");
 }

@@ -6,9 +6,10 @@
  * with ListKeys, diffed in memory). Time, calls, message sizes, gateway and server memory, server
  * and Postgres CPU; rounds alternate the order. Table to stdout, JSON to bench/results/.
  *
- *   node --expose-gc dist/bench/reconcile.js [--day-size 100000] [--other-days 1] [--rounds 5]
- *     [--missing 10] [--no-day-index]
+ *   node --expose-gc dist/bench/reconcile.js [--day-size 100000] [--other-days 1] [--rounds 3]
+ *     [--missing 10] [--no-day-index] [--key-index] [--model 100000,1000000]
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngestClient } from "../src/client/index.js";
 import { SortedKeys } from "../src/client/key-digest.js";
@@ -20,6 +21,7 @@ import { cpuSeconds, postgresCpuSeconds, rssMiB, sampleRss } from "./process-sta
 import { BENCH_LOCATION, daySales, unsentIndexes } from "./reconcile-day.js";
 import { gatewayDay, listAllAndDiff, rawReconcileClient } from "./reconcile-gateway.js";
 import { storeDayDirectly } from "./reconcile-load.js";
+import { type ModelRun, modelSearch, syntheticDay } from "./reconcile-model.js";
 import { type RunSample, reconcileTable, summarise } from "./reconcile-report.js";
 import { redactedUrl, writeResults } from "./results-file.js";
 import { startServer } from "./server-process.js";
@@ -28,9 +30,13 @@ const { values } = parseArgs({
   options: {
     "day-size": { type: "string", default: "100000" },
     "other-days": { type: "string", default: "1" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
     missing: { type: "string", default: "10" },
     "no-day-index": { type: "boolean", default: false },
+    /** An index that orders a day's keys, for DigestKeys and ListKeys (not in the schema). */
+    "key-index": { type: "boolean", default: false },
+    /** Day sizes for the bisection against a server played in memory (reconcile-model.ts). */
+    model: { type: "string", default: "100000,1000000" },
   },
 });
 const stored = Number(values["day-size"]);
@@ -38,6 +44,8 @@ const otherDays = Number(values["other-days"]);
 const rounds = Number(values.rounds);
 const missingCount = Number(values.missing);
 const dayIndex = !values["no-day-index"];
+const keyIndex = values["key-index"];
+const modelSizes = values.model.split(",").filter(Boolean).map(Number);
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const DAY = "2026-11-27";
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -50,6 +58,7 @@ const db = await createFreshDatabase(databaseUrl);
 const size = stored + missingCount;
 const unsent = new Set(unsentIndexes(size, missingCount));
 const results: Record<string, unknown> = {};
+const model: ModelRun[] = [];
 try {
   // 1. The tenant's other days, written by the service's own row code (reconcile-load.ts); then
   // the measured day through the service, as a gateway sends it, all but the unsent.
@@ -93,6 +102,12 @@ try {
     await db.query(`create index sales_business_day_idx on sales
       (tenant_id, (coalesce(business_day, (occurred_at at time zone 'UTC')::date)), location_id)`);
   }
+  if (keyIndex) {
+    // A day's keys in byte order within the scope: a range of keys becomes an index range, not a
+    // read of the whole day per call.
+    await db.query(`create index sales_reconcile_key_idx on sales (tenant_id, location_id,
+      (coalesce(business_day, (occurred_at at time zone 'UTC')::date)), idempotency_key collate "C")`);
+  }
   await db.query("analyze sales");
   const [count] = await db.query<{ n: string }>(
     `select count(*)::text as n from sales where location_id = $1 and business_day = $2`,
@@ -106,9 +121,23 @@ try {
   const figuresMs = performance.now() - t;
   const sent = gatewayDay(DAY, size, unsent);
   const expectedMissing = all.keys.filter((_, i) => unsent.has(i)).sort();
+  // What client.reconcile builds of the keys (sorted copy, prefix sums of the hashes), held.
+  // Heap plus ArrayBuffers: the prefix sums are a BigUint64Array, outside the JS heap.
+  const held = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  // Twice: the first full GC can leave garbage of the day's generation behind.
+  gc();
+  gc();
+  const heap0 = held();
   t = performance.now();
-  new SortedKeys(all.keys);
+  const sorted = new SortedKeys(all.keys);
   const sortedKeysMs = performance.now() - t;
+  gc();
+  gc();
+  const sortedKeysMiB = (held() - heap0) / 2 ** 20;
+  if (sorted.size !== all.keys.length) throw new Error("duplicate keys in the bench day");
   log(`gateway: ${all.keys.length} keys, figures ${figuresMs.toFixed(0)} ms`);
 
   // 3. A server that has done nothing but start, so its RSS is reconciliation's alone.
@@ -198,46 +227,25 @@ try {
         log(`round ${round} ${scenario}: ${ms.toFixed(0)} ms ${JSON.stringify(outcome)}`);
       }
     }
-    const hwm = /^VmHWM:\s+(\d+)/m.exec(
-      await import("node:fs").then((fs) => fs.readFileSync(`/proc/${server.pid}/status`, "utf8")),
-    )?.[1];
-    const summary = summarise(samples);
+    if (modelSizes.includes(stored)) {
+      // The measured day itself, as a check that the model answers what the server answers.
+      model.push(await modelSearch(all.keys, unsent));
+      log(`model of the measured day: ${JSON.stringify(model.at(-1))}`);
+    }
+    const hwm = /^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1];
     Object.assign(results, {
-      when,
-      machine,
-      options: {
-        stored,
-        otherDays,
-        rounds,
-        missingCount,
-        dayIndex,
-        databaseUrl: redactedUrl(databaseUrl),
-      },
       loadPerSecond: load,
       gateway: {
         keys: all.keys.length,
         figuresMs,
         sortedKeysMs,
+        sortedKeysMiB,
         maxRssMiB: process.resourceUsage().maxRSS / 1024,
       },
       server: { idleRssMiB: serverIdleMiB, peakRssMiB: Number(hwm ?? 0) / 1024 },
-      summary,
+      summary: summarise(samples),
       samples,
     });
-    process.stdout.write(
-      reconcileTable({
-        stored,
-        otherDays,
-        dayIndex,
-        missingCount,
-        rounds,
-        figuresMs,
-        sortedKeysMs,
-        serverIdleMiB,
-        serverPeakMiB: Number(hwm ?? 0) / 1024,
-        summary,
-      }),
-    );
   } finally {
     client.close();
     raw.close();
@@ -246,4 +254,40 @@ try {
 } finally {
   await db.drop();
 }
+
+// 4. The same search against a server played in memory, for days too large to store here.
+for (const keys of modelSizes.filter((k) => k !== stored)) {
+  const day = syntheticDay(keys, missingCount);
+  model.push(await modelSearch(day.all, day.absent));
+  log(`model ${keys}: ${JSON.stringify(model.at(-1))}`);
+}
+Object.assign(results, {
+  when,
+  machine,
+  options: { stored, otherDays, rounds, missingCount, dayIndex, keyIndex, modelSizes },
+  databaseUrl: redactedUrl(databaseUrl),
+  model,
+});
+const r = results as {
+  gateway: { figuresMs: number; sortedKeysMs: number; sortedKeysMiB: number };
+  server: { idleRssMiB: number; peakRssMiB: number };
+  summary: ReturnType<typeof summarise>;
+};
+process.stdout.write(
+  reconcileTable({
+    stored,
+    otherDays,
+    dayIndex,
+    keyIndex,
+    missingCount,
+    rounds,
+    figuresMs: r.gateway.figuresMs,
+    sortedKeysMs: r.gateway.sortedKeysMs,
+    sortedKeysMiB: r.gateway.sortedKeysMiB,
+    serverIdleMiB: r.server.idleRssMiB,
+    serverPeakMiB: r.server.peakRssMiB,
+    summary: r.summary,
+    model,
+  }),
+);
 log(`results: ${writeResults(when, "-reconcile", results)}`);
