@@ -27,6 +27,9 @@ export async function digestKeyRanges(
 ): Promise<KeyDigest[]> {
   const froms = ranges.map((r) => r.from);
   const tos = ranges.map((r) => r.to);
+  // Bounded on both sides, so an index ordering a day's keys reads only the ranges' span.
+  const lastTo = tos.at(-1) ?? "";
+  const last = lastTo === "" ? sql`` : sql`and idempotency_key collate "C" < ${lastTo} collate "C"`;
   const { rows } = await sql<{ range: number; count: string; hash_sum: string }>`
     select range, count(*)::text as count, sum(hash)::text as hash_sum
     from (
@@ -35,7 +38,7 @@ export async function digestKeyRanges(
       from sales
       where ${scopeCondition(tenantId, scope)}
         and accepted_at <= ${asOf(asOfMicros)}
-        and idempotency_key collate "C" >= ${froms[0] ?? ""}
+        and idempotency_key collate "C" >= ${froms[0] ?? ""} ${last}
     ) keyed
     where range > 0
       and ((${tos}::text[])[range] = '' or idempotency_key collate "C" < (${tos}::text[])[range] collate "C")
