@@ -21,14 +21,6 @@ export interface KeyRange {
   readonly to: string;
 }
 
-/** The digest of no key. */
-export const EMPTY_DIGEST: KeyDigest = Object.freeze({ count: 0n, digest: 0n });
-
-/** The digest of the union of two disjoint sets. */
-export function addDigests(a: KeyDigest, b: KeyDigest): KeyDigest {
-  return { count: a.count + b.count, digest: BigInt.asUintN(64, a.digest + b.digest) };
-}
-
 /** Whether two digests summarise (up to a 2^-64 chance) the same set. */
 export function sameDigest(a: KeyDigest, b: KeyDigest): boolean {
   return a.count === b.count && a.digest === b.digest;
