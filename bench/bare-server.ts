@@ -10,6 +10,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import {
+  type IngestBatchStreamRequest,
   type IngestResponse,
   IngestResponseSchema,
   IngestService,
@@ -17,8 +18,9 @@ import {
   IngestStreamResponseSchema,
   Outcome,
 } from "../gen/pos/ingest/v1/ingest_pb.js";
-import { DecodeFailure, toGrpcServiceDefinition } from "../src/grpc/service-adapter.js";
+import { DecodeFailure, Received, toGrpcServiceDefinition } from "../src/grpc/service-adapter.js";
 import { INGEST_DECODERS } from "../src/ingest/request-decoders.js";
+import { batchRecords } from "../src/protobuf/batch-records.js";
 
 /**
  * The transport ceiling: a bare grpc-js server in its own process that serves the same
@@ -53,6 +55,23 @@ server.addService(toGrpcServiceDefinition(IngestService, INGEST_DECODERS), {
     let received = 0n;
     call.on("data", () => {
       received++;
+    });
+    call.on("end", () =>
+      callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),
+    );
+  },
+  // The same stream, many records per message: counts each message's records.
+  ingestBatchStream(
+    call: ServerReadableStream<unknown, unknown>,
+    callback: sendUnaryData<IngestStreamResponse>,
+  ) {
+    let received = 0n;
+    call.on("data", (message: unknown) => {
+      const records =
+        message instanceof Received
+          ? (message.message as IngestBatchStreamRequest).records.length
+          : (batchRecords((message as DecodeFailure).bytes)?.length ?? 0);
+      received += BigInt(records);
     });
     call.on("end", () =>
       callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),

@@ -137,3 +137,18 @@ export class ShuttingDownError extends Error {
     super("server is shutting down; retry on another replica");
   }
 }
+
+/**
+ * An IngestBatchStream message whose list of records cannot be read (not merely a record that
+ * does not decode, which is rejected at its offset): INVALID_ARGUMENT naming `records`, with what
+ * was committed before it (ErrorInfo). The stream ends there: no later offset could be trusted.
+ */
+export class MalformedBatchError extends Error {
+  override readonly name = "MalformedBatchError";
+  constructor(
+    message: string,
+    readonly progress?: StreamProgress,
+  ) {
+    super(message);
+  }
+}

@@ -15,7 +15,11 @@ import "../protobuf/text-encoding.js";
  * record (stream).
  */
 export class DecodeFailure {
-  constructor(readonly cause: unknown) {}
+  constructor(
+    readonly cause: unknown,
+    /** The bytes that failed, for a handler that can still use part of them (a batch's records). */
+    readonly bytes: Uint8Array,
+  ) {}
 }
 
 /**
@@ -78,7 +82,7 @@ function deserializer<D extends DescMessage>(schema: D, fast: FastDecoder | unde
         (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinaryStrict(schema, bytes);
       return new Received(message, bytes);
     } catch (err) {
-      return new DecodeFailure(err);
+      return new DecodeFailure(err, bytes);
     }
   };
 }

@@ -16,6 +16,7 @@ import {
   CancelledByClientError,
   DependencyUnavailableError,
   IdempotencyConflictError,
+  MalformedBatchError,
   MalformedMessageError,
   NotReadyError,
   OriginalConflictError,
@@ -74,6 +75,15 @@ export function toGrpcError(err: unknown): GrpcError {
     ]);
   }
   if (err instanceof MalformedMessageError) return plain(status.INVALID_ARGUMENT, err.message);
+  if (err instanceof MalformedBatchError) {
+    const badRequest = create(BadRequestSchema, {
+      fieldViolations: [{ field: "records", description: err.message }],
+    });
+    return withDetails(status.INVALID_ARGUMENT, err.message, [
+      anyPack(BadRequestSchema, badRequest),
+      errorInfo("MALFORMED_BATCH", err.progress),
+    ]);
+  }
   if (err instanceof AuthenticationError) return plain(status.UNAUTHENTICATED, err.message);
   if (err instanceof AuthThrottledError) {
     return withRetry(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterMs, [

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pos/ingest/v1/ingest.proto.
  */
 export const file_pos_ingest_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chpwb3MvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxINcG9zLmluZ2VzdC52MSJLCg1Jbmdlc3RSZXF1ZXN0EiEKBHNhbGUYASABKAsyEy5wb3MuaW5nZXN0LnYxLlNhbGUSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIpYBCg5Jbmdlc3RSZXNwb25zZRIRCglyZWNvcmRfaWQYASABKAkSJwoHb3V0Y29tZRgCIAEoDjIWLnBvcy5pbmdlc3QudjEuT3V0Y29tZRIvCgthY2NlcHRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIm0KDlJlamVjdGVkUmVjb3JkEg4KBm9mZnNldBgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy5wb3MuaW5nZXN0LnYxLlJlamVjdFJlYXNvbhIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJIscBChRJbmdlc3RTdHJlYW1SZXNwb25zZRIQCghyZWNlaXZlZBgBIAEoBBIQCghhY2NlcHRlZBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAQSEAoIcmVqZWN0ZWQYBCABKAQSMQoKcmVqZWN0aW9ucxgFIAMoCzIdLnBvcy5pbmdlc3QudjEuUmVqZWN0ZWRSZWNvcmQSGgoScmVqZWN0aW9uc19vbWl0dGVkGAYgASgEEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSpPCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBPVVRDT01FX0FDQ0VQVEVEEAESFQoRT1VUQ09NRV9EVVBMSUNBVEUQAiq7AQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5SRUpFQ1RfUkVBU09OX0lOVkFMSURfQVJHVU1FTlQQARImCiJSRUpFQ1RfUkVBU09OX0lERU1QT1RFTkNZX0NPTkZMSUNUEAISGwoXUkVKRUNUX1JFQVNPTl9NQUxGT1JNRUQQAxIjCh9SRUpFQ1RfUkVBU09OX09SSUdJTkFMX0NPTkZMSUNUEAQyqwEKDUluZ2VzdFNlcnZpY2USRQoGSW5nZXN0EhwucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXF1ZXN0Gh0ucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXNwb25zZRJTCgxJbmdlc3RTdHJlYW0SHC5wb3MuaW5nZXN0LnYxLkluZ2VzdFJlcXVlc3QaIy5wb3MuaW5nZXN0LnYxLkluZ2VzdFN0cmVhbVJlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
+  fileDesc("Chpwb3MvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxINcG9zLmluZ2VzdC52MSJLCg1Jbmdlc3RSZXF1ZXN0EiEKBHNhbGUYASABKAsyEy5wb3MuaW5nZXN0LnYxLlNhbGUSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIkkKGEluZ2VzdEJhdGNoU3RyZWFtUmVxdWVzdBItCgdyZWNvcmRzGAEgAygLMhwucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXF1ZXN0IpYBCg5Jbmdlc3RSZXNwb25zZRIRCglyZWNvcmRfaWQYASABKAkSJwoHb3V0Y29tZRgCIAEoDjIWLnBvcy5pbmdlc3QudjEuT3V0Y29tZRIvCgthY2NlcHRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIm0KDlJlamVjdGVkUmVjb3JkEg4KBm9mZnNldBgBIAEoBBIrCgZyZWFzb24YAiABKA4yGy5wb3MuaW5nZXN0LnYxLlJlamVjdFJlYXNvbhIPCgdtZXNzYWdlGAMgASgJEg0KBWZpZWxkGAQgASgJIscBChRJbmdlc3RTdHJlYW1SZXNwb25zZRIQCghyZWNlaXZlZBgBIAEoBBIQCghhY2NlcHRlZBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAQSEAoIcmVqZWN0ZWQYBCABKAQSMQoKcmVqZWN0aW9ucxgFIAMoCzIdLnBvcy5pbmdlc3QudjEuUmVqZWN0ZWRSZWNvcmQSGgoScmVqZWN0aW9uc19vbWl0dGVkGAYgASgEEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSpPCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBPVVRDT01FX0FDQ0VQVEVEEAESFQoRT1VUQ09NRV9EVVBMSUNBVEUQAiq7AQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5SRUpFQ1RfUkVBU09OX0lOVkFMSURfQVJHVU1FTlQQARImCiJSRUpFQ1RfUkVBU09OX0lERU1QT1RFTkNZX0NPTkZMSUNUEAISGwoXUkVKRUNUX1JFQVNPTl9NQUxGT1JNRUQQAxIjCh9SRUpFQ1RfUkVBU09OX09SSUdJTkFMX0NPTkZMSUNUEAQykAIKDUluZ2VzdFNlcnZpY2USRQoGSW5nZXN0EhwucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXF1ZXN0Gh0ucG9zLmluZ2VzdC52MS5Jbmdlc3RSZXNwb25zZRJTCgxJbmdlc3RTdHJlYW0SHC5wb3MuaW5nZXN0LnYxLkluZ2VzdFJlcXVlc3QaIy5wb3MuaW5nZXN0LnYxLkluZ2VzdFN0cmVhbVJlc3BvbnNlKAESYwoRSW5nZXN0QmF0Y2hTdHJlYW0SJy5wb3MuaW5nZXN0LnYxLkluZ2VzdEJhdGNoU3RyZWFtUmVxdWVzdBojLnBvcy5pbmdlc3QudjEuSW5nZXN0U3RyZWFtUmVzcG9uc2UoAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pos_ingest_v1_sale]);
 
 /**
  * One sale to ingest.
@@ -44,6 +44,27 @@ export type IngestRequest = Message<"pos.ingest.v1.IngestRequest"> & {
  */
 export const IngestRequestSchema: GenMessage<IngestRequest> = /*@__PURE__*/
   messageDesc(file_pos_ingest_v1_ingest, 0);
+
+/**
+ * One message of IngestBatchStream: consecutive records of the stream.
+ *
+ * @generated from message pos.ingest.v1.IngestBatchStreamRequest
+ */
+export type IngestBatchStreamRequest = Message<"pos.ingest.v1.IngestBatchStreamRequest"> & {
+  /**
+   * The records, each exactly what one IngestStream message would carry.
+   *
+   * @generated from field: repeated pos.ingest.v1.IngestRequest records = 1;
+   */
+  records: IngestRequest[];
+};
+
+/**
+ * Describes the message pos.ingest.v1.IngestBatchStreamRequest.
+ * Use `create(IngestBatchStreamRequestSchema)` to create a new message.
+ */
+export const IngestBatchStreamRequestSchema: GenMessage<IngestBatchStreamRequest> = /*@__PURE__*/
+  messageDesc(file_pos_ingest_v1_ingest, 1);
 
 /**
  * The answer to Ingest.
@@ -83,7 +104,7 @@ export type IngestResponse = Message<"pos.ingest.v1.IngestResponse"> & {
  * Use `create(IngestResponseSchema)` to create a new message.
  */
 export const IngestResponseSchema: GenMessage<IngestResponse> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_ingest, 1);
+  messageDesc(file_pos_ingest_v1_ingest, 2);
 
 /**
  * A streamed record that was not stored.
@@ -92,7 +113,8 @@ export const IngestResponseSchema: GenMessage<IngestResponse> = /*@__PURE__*/
  */
 export type RejectedRecord = Message<"pos.ingest.v1.RejectedRecord"> & {
   /**
-   * 0-based position of the record in the stream.
+   * 0-based position of the record in the stream (IngestBatchStream: among
+   * all records of all messages).
    *
    * @generated from field: uint64 offset = 1;
    */
@@ -123,7 +145,7 @@ export type RejectedRecord = Message<"pos.ingest.v1.RejectedRecord"> & {
  * Use `create(RejectedRecordSchema)` to create a new message.
  */
 export const RejectedRecordSchema: GenMessage<RejectedRecord> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_ingest, 2);
+  messageDesc(file_pos_ingest_v1_ingest, 3);
 
 /**
  * The answer to IngestStream.
@@ -178,7 +200,7 @@ export type IngestStreamResponse = Message<"pos.ingest.v1.IngestStreamResponse">
  * Use `create(IngestStreamResponseSchema)` to create a new message.
  */
 export const IngestStreamResponseSchema: GenMessage<IngestStreamResponse> = /*@__PURE__*/
-  messageDesc(file_pos_ingest_v1_ingest, 3);
+  messageDesc(file_pos_ingest_v1_ingest, 4);
 
 /**
  * What became of an ingested sale.
@@ -308,6 +330,27 @@ export const IngestService: GenService<{
   ingestStream: {
     methodKind: "client_streaming";
     input: typeof IngestRequestSchema;
+    output: typeof IngestStreamResponseSchema;
+  },
+  /**
+   * IngestStream with many sales per message, for backlogs and exports: the
+   * records of every message, in order, are the stream's records, with the
+   * same keys ("<key>/<i>", i counting records across the whole stream, not
+   * messages), offsets, limits, partial success and answer as IngestStream, so
+   * a resend may use either RPC and any grouping. gRPC's per-message work is
+   * paid once per message instead of once per sale. A record that cannot be
+   * decoded is rejected (REJECT_REASON_MALFORMED) at its own offset; a message
+   * whose list of records cannot be read at all ends the call with
+   * INVALID_ARGUMENT (what was committed before it stays stored). Each
+   * message is bounded by the server's MAX_MESSAGE_BYTES.
+   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+   *
+   * @generated from rpc pos.ingest.v1.IngestService.IngestBatchStream
+   */
+  ingestBatchStream: {
+    methodKind: "client_streaming";
+    input: typeof IngestBatchStreamRequestSchema;
     output: typeof IngestStreamResponseSchema;
   },
 }> = /*@__PURE__*/
