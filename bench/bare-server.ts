@@ -10,7 +10,6 @@ import {
   status,
 } from "@grpc/grpc-js";
 import {
-  type IngestBatchStreamRequest,
   type IngestResponse,
   IngestResponseSchema,
   IngestService,
@@ -18,8 +17,12 @@ import {
   IngestStreamResponseSchema,
   Outcome,
 } from "../gen/pos/ingest/v1/ingest_pb.js";
-import { DecodeFailure, Received, toGrpcServiceDefinition } from "../src/grpc/service-adapter.js";
-import { INGEST_DECODERS } from "../src/ingest/request-decoders.js";
+import {
+  DecodeFailure,
+  type Received,
+  toGrpcServiceDefinition,
+} from "../src/grpc/service-adapter.js";
+import { decodeRecord, INGEST_DECODING } from "../src/ingest/request-decoders.js";
 import { batchRecords } from "../src/protobuf/batch-records.js";
 
 /**
@@ -32,52 +35,54 @@ const server = new Server({
   "grpc.max_receive_message_length": 1024 * 1024,
   "grpc.max_concurrent_streams": 100,
 });
-server.addService(toGrpcServiceDefinition(IngestService, INGEST_DECODERS), {
-  ingest(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<IngestResponse>) {
-    if (call.request instanceof DecodeFailure) {
-      callback({ code: status.INVALID_ARGUMENT, details: "malformed" });
-      return;
-    }
-    callback(
-      null,
-      create(IngestResponseSchema, {
-        recordId: randomUUID(),
-        outcome: Outcome.ACCEPTED,
-        acceptedAt: timestampNow(),
-        idempotencyKey: String(call.metadata.get("idempotency-key")[0] ?? ""),
-      }),
-    );
+server.addService(
+  toGrpcServiceDefinition(IngestService, INGEST_DECODING.fastDecoders, INGEST_DECODING.deferred),
+  {
+    ingest(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<IngestResponse>) {
+      if (call.request instanceof DecodeFailure) {
+        callback({ code: status.INVALID_ARGUMENT, details: "malformed" });
+        return;
+      }
+      callback(
+        null,
+        create(IngestResponseSchema, {
+          recordId: randomUUID(),
+          outcome: Outcome.ACCEPTED,
+          acceptedAt: timestampNow(),
+          idempotencyKey: String(call.metadata.get("idempotency-key")[0] ?? ""),
+        }),
+      );
+    },
+    ingestStream(
+      call: ServerReadableStream<unknown, unknown>,
+      callback: sendUnaryData<IngestStreamResponse>,
+    ) {
+      let received = 0n;
+      call.on("data", () => {
+        received++;
+      });
+      call.on("end", () =>
+        callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),
+      );
+    },
+    // The same stream, many records per message, decoded record by record as the service does.
+    ingestBatchStream(
+      call: ServerReadableStream<unknown, unknown>,
+      callback: sendUnaryData<IngestStreamResponse>,
+    ) {
+      let received = 0n;
+      call.on("data", (message: Received<unknown> | DecodeFailure) => {
+        for (const part of batchRecords(message.bytes) ?? []) {
+          decodeRecord(part);
+          received++;
+        }
+      });
+      call.on("end", () =>
+        callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),
+      );
+    },
   },
-  ingestStream(
-    call: ServerReadableStream<unknown, unknown>,
-    callback: sendUnaryData<IngestStreamResponse>,
-  ) {
-    let received = 0n;
-    call.on("data", () => {
-      received++;
-    });
-    call.on("end", () =>
-      callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),
-    );
-  },
-  // The same stream, many records per message: counts each message's records.
-  ingestBatchStream(
-    call: ServerReadableStream<unknown, unknown>,
-    callback: sendUnaryData<IngestStreamResponse>,
-  ) {
-    let received = 0n;
-    call.on("data", (message: unknown) => {
-      const records =
-        message instanceof Received
-          ? (message.message as IngestBatchStreamRequest).records.length
-          : (batchRecords((message as DecodeFailure).bytes)?.length ?? 0);
-      received += BigInt(records);
-    });
-    call.on("end", () =>
-      callback(null, create(IngestStreamResponseSchema, { received, accepted: received })),
-    );
-  },
-});
+);
 const port = await new Promise<number>((resolve, reject) =>
   server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
     err ? reject(err) : resolve(p),

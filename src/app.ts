@@ -11,7 +11,7 @@ import { logDatabaseOutages } from "./health/outage-log.js";
 import { createIngestHandlers } from "./ingest/handler.js";
 import { createReconcileHandlers } from "./ingest/reconcile-handler.js";
 import { createReconcileService } from "./ingest/reconcile-service.js";
-import { INGEST_DECODERS } from "./ingest/request-decoders.js";
+import { INGEST_DECODING } from "./ingest/request-decoders.js";
 import { createIngestService } from "./ingest/service.js";
 import { createShutdown } from "./lifecycle/shutdown.js";
 import { type BoundPorts, createStartup } from "./lifecycle/startup.js";
@@ -136,7 +136,7 @@ export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}):
   const grpcHealth = createGrpcHealth(health);
   const served = {
     bindings: [
-      bindService(IngestService, handlers.implementation, INGEST_DECODERS),
+      bindService(IngestService, handlers.implementation, INGEST_DECODING),
       bindService(ReconcileService, reconcileHandlers),
     ],
     extraServices: [grpcHealth],

@@ -70,8 +70,8 @@ export function createGrpcServer(
     interceptors: options.interceptors ?? [],
   });
   for (const extra of options.extraServices ?? []) extra.addToServer(server);
-  for (const { service, handlers, fastDecoders } of options.bindings) {
-    server.addService(toGrpcServiceDefinition(service, fastDecoders), handlers);
+  for (const { service, handlers, fastDecoders, deferred } of options.bindings) {
+    server.addService(toGrpcServiceDefinition(service, fastDecoders, deferred), handlers);
   }
   addReflection(server, servedServices(options));
   return server;

@@ -26,12 +26,30 @@ export class DecodeFailure {
  * What a request deserializer yields for a valid message: the decoded message and the exact bytes
  * it came from, so a handler can hash and store them without encoding the message again when they
  * are already canonical (see fingerprintSale).
+ *
+ * A message of a deferred type (see `toGrpcServiceDefinition`) is decoded when `message` is first
+ * read, and that read throws what decoding throws.
  */
 export class Received<T> {
+  #message: T | undefined;
+  readonly #decode: ((bytes: Uint8Array) => T) | undefined;
+
+  constructor(message: T, bytes: Uint8Array);
+  constructor(message: undefined, bytes: Uint8Array, decode: (bytes: Uint8Array) => T);
   constructor(
-    readonly message: T,
+    message: T | undefined,
     readonly bytes: Uint8Array,
-  ) {}
+    decode?: (bytes: Uint8Array) => T,
+  ) {
+    this.#message = message;
+    this.#decode = decode;
+  }
+
+  get message(): T {
+    if (this.#message === undefined)
+      this.#message = (this.#decode as (b: Uint8Array) => T)(this.bytes);
+    return this.#message;
+  }
 }
 
 /**
@@ -45,10 +63,17 @@ export type FastDecoder = (bytes: Uint8Array) => unknown;
  * the generated protobuf-es messages without a second code generator. Requests of a type in
  * `fastDecoders` are decoded by it first, by protobuf-es (after a well-formedness check, see
  * strict-decode.ts) when it declines.
+ *
+ * Requests of a type in `deferred` are handed over undecoded (their `message` decodes on first
+ * read). grpc-js deserializes a streamed message as it arrives, and a stream's messages wait in
+ * its readable buffer (up to 16) until the handler reads them: for a batch of hundreds of sales,
+ * decoded early, that is thousands of decoded sales living long enough to reach V8's old
+ * generation. A handler of such a type decodes the parts it needs when it needs them.
  */
 export function toGrpcServiceDefinition(
   service: DescService,
   fastDecoders: ReadonlyMap<string, FastDecoder> = new Map(),
+  deferred: ReadonlySet<string> = new Set(),
 ): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
@@ -59,7 +84,11 @@ export function toGrpcServiceDefinition(
       responseStream:
         method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input, fastDecoders.get(method.input.typeName)),
+      requestDeserialize: deserializer(
+        method.input,
+        fastDecoders.get(method.input.typeName),
+        deferred.has(method.input.typeName),
+      ),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output, fastDecoders.get(method.output.typeName)),
       originalName: method.name,
@@ -75,12 +104,17 @@ function serializer<D extends DescMessage>(schema: D) {
   };
 }
 
-function deserializer<D extends DescMessage>(schema: D, fast: FastDecoder | undefined) {
+function deserializer<D extends DescMessage>(
+  schema: D,
+  fast: FastDecoder | undefined,
+  deferred = false,
+) {
+  const decode = (bytes: Uint8Array): MessageShape<D> =>
+    (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinaryStrict(schema, bytes);
   return (bytes: Buffer): Received<MessageShape<D>> | DecodeFailure => {
+    if (deferred) return new Received(undefined, bytes, decode);
     try {
-      const message =
-        (fast?.(bytes) as MessageShape<D> | undefined) ?? fromBinaryStrict(schema, bytes);
-      return new Received(message, bytes);
+      return new Received(decode(bytes), bytes);
     } catch (err) {
       return new DecodeFailure(err, bytes);
     }

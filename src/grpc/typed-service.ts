@@ -42,21 +42,32 @@ export type GrpcServiceImpl<S extends DescService> = {
   readonly [K in keyof S["method"]]: HandlerOf<S["method"][K]>;
 };
 
-/** A service to serve: its descriptor, its handlers, and the decoders of its hot request types. */
+/** A service to serve: its descriptor, its handlers, and how its request types are decoded. */
 export interface ServiceBinding {
   readonly service: DescService;
   readonly handlers: UntypedServiceImplementation;
   readonly fastDecoders: ReadonlyMap<string, FastDecoder>;
+  /** Request types handed to the handler undecoded (see `toGrpcServiceDefinition`). */
+  readonly deferred: ReadonlySet<string>;
 }
 
 /**
  * Binds typed handlers to their service for the server. `fastDecoders` (by message type name)
- * decode requests before protobuf-es does; they are the service's, not the adapter's.
+ * decode requests before protobuf-es does, and requests of a `deferred` type reach the handler
+ * undecoded; both are the service's choice, not the adapter's.
  */
 export function bindService<S extends DescService>(
   service: S,
   handlers: GrpcServiceImpl<S>,
-  fastDecoders: ReadonlyMap<string, FastDecoder> = new Map(),
+  decoding: {
+    fastDecoders?: ReadonlyMap<string, FastDecoder>;
+    deferred?: ReadonlySet<string>;
+  } = {},
 ): ServiceBinding {
-  return { service, handlers: handlers as unknown as UntypedServiceImplementation, fastDecoders };
+  return {
+    service,
+    handlers: handlers as unknown as UntypedServiceImplementation,
+    fastDecoders: decoding.fastDecoders ?? new Map(),
+    deferred: decoding.deferred ?? new Set(),
+  };
 }

@@ -85,34 +85,7 @@ export async function insertSales(
   if (rows.length === 0) return [];
   assertOneTenant(tenantId, rows);
   const order = rows.map((_, i) => i).sort((a, b) => compareKeys(rows[a], rows[b]));
-  // Two parameters whatever the batch size, far below the 65,535-parameter cap, reading the same
-  // on pg and PGlite: the text columns as one JSON document, and every row's payload hash and
-  // sale bytes back to back in one bytea, which pg sends as binary. Hex inside the JSON document
-  // cost ~40% more Postgres CPU per row (decode, a document twice the size) and the hex encoding.
-  const binary = Buffer.allocUnsafe(rows.reduce((n, r) => n + HASH_BYTES + r.sale.byteLength, 0));
-  let at = 0;
-  const columns = order.map((i) => {
-    const r = rows[i] as SaleRow;
-    binary.write(r.payloadHash, at, HASH_BYTES, "hex");
-    binary.set(r.sale, at + HASH_BYTES);
-    const column = {
-      idempotency_key: r.idempotencyKey,
-      id: r.id,
-      source: r.source,
-      location_id: r.locationId,
-      register_id: r.registerId,
-      sale_id: r.saleId,
-      occurred_us: r.occurredAtMicros,
-      currency: r.currency,
-      total_minor: r.totalMinor,
-      // 1-based, as SQL's substring counts.
-      at: at + 1,
-      len: r.sale.byteLength,
-      ...ledgerColumns(r.ledger),
-    };
-    at += HASH_BYTES + r.sale.byteLength;
-    return column;
-  });
+  const { document, binary } = batchParameters(rows, order);
   // Ledger values that are zero or absent (most of them on a plain sale) are left out of the
   // document and defaulted here: the document stays near its v1 size.
   // A batch without post-voids (nearly every batch) skips the guard altogether. ON CONFLICT has
@@ -122,7 +95,7 @@ export async function insertSales(
     : sql``;
   const inserted = await sql<InsertedRow>`
     with r as (
-      select * from json_to_recordset(${JSON.stringify(columns)}::json) as r(
+      select * from json_to_recordset(${document}::json) as r(
         idempotency_key text, id uuid, source text, location_id text,
         register_id text, sale_id text, occurred_us int8, currency text, total_minor bigint,
         at int4, len int4, ${LEDGER_RECORD_COLUMNS}))
@@ -181,6 +154,44 @@ export async function insertSales(
     if (!stored) throw new Error("sale neither inserted nor found");
     return stored;
   });
+}
+
+/**
+ * The two parameters of the batch INSERT, whatever the batch size (far below the 65,535-parameter
+ * cap, and reading the same on pg and PGlite): the text columns of the rows, in `order`, as one
+ * JSON document, and every row's payload hash and sale bytes back to back in one bytea, which pg
+ * sends as binary. Hex inside the JSON document cost ~40% more Postgres CPU per row (decode, a
+ * document twice the size) and the hex encoding.
+ */
+export function batchParameters(
+  rows: readonly SaleRow[],
+  order: readonly number[],
+): { document: string; binary: Buffer } {
+  const binary = Buffer.allocUnsafe(rows.reduce((n, r) => n + HASH_BYTES + r.sale.byteLength, 0));
+  let at = 0;
+  const columns = order.map((i) => {
+    const r = rows[i] as SaleRow;
+    binary.write(r.payloadHash, at, HASH_BYTES, "hex");
+    binary.set(r.sale, at + HASH_BYTES);
+    const column = {
+      idempotency_key: r.idempotencyKey,
+      id: r.id,
+      source: r.source,
+      location_id: r.locationId,
+      register_id: r.registerId,
+      sale_id: r.saleId,
+      occurred_us: r.occurredAtMicros,
+      currency: r.currency,
+      total_minor: r.totalMinor,
+      // 1-based, as SQL's substring counts.
+      at: at + 1,
+      len: r.sale.byteLength,
+      ...ledgerColumns(r.ledger),
+    };
+    at += HASH_BYTES + r.sale.byteLength;
+    return column;
+  });
+  return { document: JSON.stringify(columns), binary };
 }
 
 /**

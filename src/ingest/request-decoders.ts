@@ -9,19 +9,26 @@ import { decodeIngestRequest } from "../protobuf/ingest-request-decoder.js";
 import { fromBinaryStrict } from "../protobuf/strict-decode.js";
 
 /**
- * The ingest service's fast decoders, by message type name: every unary request and streamed
- * record is an IngestRequest, decoded by its schema-specific decoder before protobuf-es; a batch
- * message is a list of them.
+ * How the ingest service's requests are decoded. Every unary request and streamed record is an
+ * IngestRequest, decoded by its schema-specific decoder before protobuf-es. A batch message
+ * reaches the handler undecoded: it decodes each record just before adding it (`decodeRecord`),
+ * so a waiting batch is bytes, not hundreds of decoded sales, and a malformed record costs only
+ * itself. (Its fast decoder serves whoever reads a batch's `message` after all.)
  */
-export const INGEST_DECODERS: ReadonlyMap<string, FastDecoder> = new Map<string, FastDecoder>([
-  [IngestRequestSchema.typeName, decodeIngestRequest],
-  [IngestBatchStreamRequestSchema.typeName, decodeIngestBatch],
-]);
+export const INGEST_DECODING: {
+  readonly fastDecoders: ReadonlyMap<string, FastDecoder>;
+  readonly deferred: ReadonlySet<string>;
+} = {
+  fastDecoders: new Map<string, FastDecoder>([
+    [IngestRequestSchema.typeName, decodeIngestRequest],
+    [IngestBatchStreamRequestSchema.typeName, decodeIngestBatch],
+  ]),
+  deferred: new Set([IngestBatchStreamRequestSchema.typeName]),
+};
 
 /**
- * One record of a batch message that protobuf-es could not decode as a whole: the fast decoder,
- * then protobuf-es, as for an IngestStream message, so the record fares exactly as it would have
- * alone.
+ * One record of a batch message, decoded as an IngestStream message is (the fast decoder, then
+ * protobuf-es), so it fares exactly as it would have alone.
  */
 export function decodeRecord(bytes: Uint8Array): Received<IngestRequest> | DecodeFailure {
   try {

@@ -9,7 +9,7 @@ import {
   Received,
   toGrpcServiceDefinition,
 } from "../../src/grpc/service-adapter.js";
-import { INGEST_DECODERS } from "../../src/ingest/request-decoders.js";
+import { INGEST_DECODING } from "../../src/ingest/request-decoders.js";
 import { fromBinaryStrict, MalformedMessage } from "../../src/protobuf/strict-decode.js";
 import { makeSale } from "../support/fixtures.js";
 import { anySaleInit, edgyInt32, edgyInt64, edgyUint32 } from "../support/sale-any-arbitrary.js";
@@ -34,7 +34,11 @@ function overrunningSaleId(): Uint8Array {
 }
 
 function decodeRequest(bytes: Uint8Array): unknown {
-  const definition = toGrpcServiceDefinition(IngestService, INGEST_DECODERS);
+  const definition = toGrpcServiceDefinition(
+    IngestService,
+    INGEST_DECODING.fastDecoders,
+    INGEST_DECODING.deferred,
+  );
   const method = definition.ingest;
   if (!method) throw new Error("no ingest method");
   return method.requestDeserialize(Buffer.from(bytes));
