@@ -58,8 +58,10 @@ export function workerHealthView(local: HealthModel): {
 } {
   // Until the primary has spoken, the cluster is not known to be serving.
   let cluster = allStatuses("NOT_SERVING");
+  // Kept from the change events: the model tells its listeners before `status` reads the new value.
+  const own: Record<HealthServiceName, ServingStatus> = { ...statusesOf(local) };
   const combined = (name: HealthServiceName): ServingStatus =>
-    local.status(name) === "SERVING" && cluster[name] === "SERVING" ? "SERVING" : "NOT_SERVING";
+    own[name] === "SERVING" && cluster[name] === "SERVING" ? "SERVING" : "NOT_SERVING";
   let last = statusesOf({ status: combined });
   const listeners: ((service: HealthServiceName, status: ServingStatus) => void)[] = [];
   const publish = (): void => {
@@ -70,7 +72,10 @@ export function workerHealthView(local: HealthModel): {
     }
     last = next;
   };
-  local.onChange(() => publish());
+  local.onChange((name, status) => {
+    own[name] = status;
+    publish();
+  });
   return {
     view: {
       status: (name) => last[name],
