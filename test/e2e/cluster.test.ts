@@ -1,8 +1,9 @@
+import { type AddressInfo, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { createApiKey } from "../../src/auth/key-service.js";
 import { createDatabase } from "../../src/storage/database.js";
-import { type ChildServer, spawnServer } from "../support/child-server.js";
+import { type ChildServer, launchServer, spawnServer } from "../support/child-server.js";
 import { connectIngest } from "../support/connect-client.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/database.js";
 import { fixedSales, makeSale } from "../support/fixtures.js";
@@ -180,5 +181,58 @@ describe("WORKERS=2: two server processes on one port", { timeout: 120_000 }, ()
     // Its last line may still be in the pipe when the exit is seen.
     await until(() => server.logs.some((l) => l.msg === "cluster stopped"));
     expect(server.logs.at(-1)).toMatchObject({ msg: "cluster stopped", how: "clean" });
+  });
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("WORKERS=2: failing and forced stops", { timeout: 120_000 }, () => {
+  it("exits 1 when a worker cannot start (the port is taken), as a single process does", async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = squatter.address() as AddressInfo;
+      const launched = launchServer({
+        DATABASE_URL: db.url,
+        WORKERS: "2",
+        GRPC_PORT: String(port),
+      });
+      const exit = await launched.exited;
+      expect(exit.code).toBe(1);
+      expect(launched.logs.some((l) => l.msg === "cluster ready")).toBe(false);
+      expect(launched.logs.some((l) => l.msg === "worker died; replacing it")).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it("exits 1 at once on a second signal, killing the workers mid-drain", async () => {
+    const cluster = await spawnServer({
+      DATABASE_URL: db.url,
+      WORKERS: "2",
+      // A drain that would take a minute: only the second signal ends it sooner.
+      SHUTDOWN_GRACE_MS: "60000",
+      SHUTDOWN_BUDGET_MS: "120000",
+    });
+    await cluster.waitForLog("cluster ready");
+    const pids = cluster.logs.filter((l) => l.msg === "worker forked").map((l) => Number(l.pid));
+    expect(pids).toHaveLength(2);
+    cluster.process.kill("SIGTERM");
+    await until(() =>
+      cluster.logs.some((l) => l.msg === "shutting down" && l.worker === undefined),
+    );
+    const second = performance.now();
+    cluster.process.kill("SIGTERM");
+    const exit = await cluster.exited;
+    expect(exit.code).toBe(1);
+    expect(exit.at - second).toBeLessThan(10_000);
+    await until(() => pids.every((pid) => !alive(pid)), { what: "the workers killed" });
   });
 });
