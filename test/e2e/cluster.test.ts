@@ -60,6 +60,17 @@ async function healthOverConnections(n: number): Promise<(string | number)[]> {
 
 const workerLines = (msg: string) => server.logs.filter((l) => l.msg === msg);
 
+/** Waits until the calls logged from line `from` on came from exactly `workers`. */
+async function callsServedBy(from: number, workers: number[]): Promise<void> {
+  const servedBy = () =>
+    [...new Set(server.logs.slice(from).flatMap((l) => (l.msg === "call" ? [l.worker] : [])))]
+      .map(Number)
+      .sort();
+  await until(() => servedBy().join() === workers.join(), {
+    what: () => `calls served by workers ${servedBy().join()}, not ${workers.join()}`,
+  });
+}
+
 beforeAll(async () => {
   db = await createTestDatabase();
   // An empty database: both workers migrate it at once, which Kysely's advisory lock serialises.
@@ -98,6 +109,7 @@ describe("WORKERS=2: two server processes on one port", { timeout: 120_000 }, ()
     const keys = Array.from({ length: 10 }, (_, i) => `cluster-unary-${i}`);
     const sales = new Map(keys.map((k) => [k, makeSale()]));
     const before = await accepted();
+    const logsBefore = server.logs.length;
     const results = await Promise.all(
       keys.flatMap((key) =>
         Array.from({ length: 4 }, () =>
@@ -125,7 +137,8 @@ describe("WORKERS=2: two server processes on one port", { timeout: 120_000 }, ()
     );
     expect(rows).toHaveLength(keys.length);
     expect(rows.every((r) => r.n === "1")).toBe(true);
-    // The sidecar sums both workers' counters: 40 calls over 40 connections, 10 accepted.
+    // Both workers took calls, and the sidecar sums both workers' counters.
+    await callsServedBy(logsBefore, [1, 2]);
     expect((await accepted()) - before).toBe(keys.length);
   });
 
@@ -163,12 +176,14 @@ describe("WORKERS=2: two server processes on one port", { timeout: 120_000 }, ()
     // New calls over new connections reach the survivor and the replacement; the sidecar sums
     // both (the dead worker's own counts went with it).
     const before = await accepted();
+    const logsBefore = server.logs.length;
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         onNewConnection((c) => c.ingest({ sale: makeSale() }, auth(apiKey, `cluster-after-${i}`))),
       ),
     );
     expect(results.every((r) => r.outcome === Outcome.ACCEPTED)).toBe(true);
+    await callsServedBy(logsBefore, [2, 3]);
     expect((await accepted()) - before).toBe(8);
   });
 
