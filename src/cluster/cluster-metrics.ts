@@ -1,7 +1,7 @@
 import type { Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import type { MetricsSource } from "../observability/metrics-server.js";
-import type { WorkerMetrics } from "./messages.js";
+import { sendToWorker, type WorkerMetrics } from "./messages.js";
 
 /** How long a scrape waits for one worker; one that does not answer is left out, not waited for. */
 const WORKER_REPLY_MS = 3_000;
@@ -34,6 +34,8 @@ export function createClusterMetrics(
 
   const ask = (worker: Worker): Promise<WorkerMetrics | undefined> =>
     new Promise((resolve) => {
+      // Exiting: its exit handler would end the wait anyway, a moment later.
+      if (!worker.isConnected()) return resolve(undefined);
       const id = nextId++;
       const timer = setTimeout(() => done(undefined), WORKER_REPLY_MS);
       const done = (metrics?: WorkerMetrics): void => {
@@ -42,7 +44,7 @@ export function createClusterMetrics(
         resolve(metrics);
       };
       waiting.set(id, { worker, done });
-      worker.send({ type: "pos-ingest:metrics-request", id });
+      sendToWorker(worker, { type: "pos-ingest:metrics-request", id });
     });
 
   return {

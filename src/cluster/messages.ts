@@ -1,3 +1,4 @@
+import type { Worker } from "node:cluster";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
 import type { HealthStatuses } from "./cluster-health.js";
 
@@ -51,3 +52,20 @@ export function isWorkerMessage(message: unknown): message is WorkerMessage {
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
   return PRIMARY_TYPES.has(typeOf(message) as string);
 }
+
+/**
+ * Sends to a worker; a worker that has just died is not an error. Without a callback node emits
+ * a closed channel as an `error` event on the worker's process, which nothing listens for, and
+ * that would end the primary.
+ */
+export function sendToWorker(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message, ignoreClosedChannel);
+}
+
+/** Sends to the primary, if it is still there (the worker stops when it is not). */
+export function sendToPrimary(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message, undefined, undefined, ignoreClosedChannel);
+}
+
+// The exit or disconnect handlers act on a channel that closed; the send itself has nothing to add.
+const ignoreClosedChannel = (): void => {};

@@ -6,7 +6,7 @@ import type { Logger } from "../observability/logger.js";
 import { createMetricsServer } from "../observability/metrics-server.js";
 import { allStatuses, clusterStatuses, type HealthStatuses } from "./cluster-health.js";
 import { createClusterMetrics } from "./cluster-metrics.js";
-import { isWorkerMessage } from "./messages.js";
+import { isWorkerMessage, sendToWorker } from "./messages.js";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, restartDelay } from "./restart-backoff.js";
 import { SIDECAR_PORT_ENV } from "./seat.js";
 
@@ -77,11 +77,19 @@ export async function runPrimary(
       live().map((s) => s.statuses),
       stopping,
     );
-    const changed = Object.keys(next).some((k) => next[k as never] !== health[k as never]);
+    const changed = (Object.keys(next) as (keyof HealthStatuses)[]).filter(
+      (name) => next[name] !== health[name],
+    );
+    if (changed.includes("readiness")) {
+      logger.info(
+        { probe: "readiness", from: health.readiness, to: next.readiness, workers: live().length },
+        "cluster health transition",
+      );
+    }
     health = next;
-    for (const slot of live()) {
-      if (changed || slot.worker === newcomer) {
-        slot.worker?.send({ type: "pos-ingest:cluster-health", statuses: health });
+    for (const { worker } of live()) {
+      if (worker && (changed.length > 0 || worker === newcomer)) {
+        sendToWorker(worker, { type: "pos-ingest:cluster-health", statuses: health });
       }
     }
     if (!everReady && health.readiness === "SERVING") {

@@ -3,7 +3,7 @@ import { createApp } from "../app.js";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../observability/logger.js";
 import { statusesOf, workerHealthView } from "./cluster-health.js";
-import { isPrimaryMessage, type WorkerMessage } from "./messages.js";
+import { isPrimaryMessage, sendToPrimary } from "./messages.js";
 import { type ClusterSeat, SIDECAR_PORT_ENV } from "./seat.js";
 
 /**
@@ -27,10 +27,8 @@ export async function runWorker(config: Config, rootLogger: Logger): Promise<voi
   };
   const app = createApp(config, logger, { cluster: seat });
 
-  const send = (message: WorkerMessage): void => {
-    // A primary that is gone cannot be told; the disconnect handler below stops this worker.
-    if (process.connected) process.send?.(message);
-  };
+  // A primary that is gone cannot be told; the disconnect handler below stops this worker.
+  const send = sendToPrimary;
   let reportQueued = false;
   const report = (): void => {
     // One update changes several names; one message carries them all.
