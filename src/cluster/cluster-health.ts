@@ -26,7 +26,9 @@ export function statusesOf(view: Pick<HealthModel, "status">): HealthStatuses {
 /**
  * The cluster's status per name. The rule: SERVING only while the cluster is not shutting down
  * and every live worker (forked and not yet seen to exit) says SERVING; a worker that has not
- * reported yet counts as NOT_SERVING, and no workers at all is NOT_SERVING.
+ * reported yet counts as NOT_SERVING, but for liveness (it is starting, not stuck: a probe
+ * failing then would restart the whole pod for one replacement), and no workers at all is
+ * NOT_SERVING.
  *
  * Why every worker and not most: the port hands each new connection to any worker, so a probe
  * that passes while one worker is not ready tells a load balancer to send connections that
@@ -41,7 +43,11 @@ export function clusterStatuses(
   return Object.fromEntries(
     NAMES.map((name) => [
       name,
-      workers.every((w) => w?.[name] === "SERVING") ? "SERVING" : "NOT_SERVING",
+      workers.every((w) =>
+        w === undefined ? name === HEALTH_SERVICES.liveness : w[name] === "SERVING",
+      )
+        ? "SERVING"
+        : "NOT_SERVING",
     ]),
   ) as HealthStatuses;
 }

@@ -77,8 +77,16 @@ describe("the cluster's health", () => {
     expect(clusterStatuses([serving, notReady], false)).toEqual(notReady);
   });
 
-  it("counts a worker that has not reported yet as NOT_SERVING", () => {
-    expect(clusterStatuses([serving, undefined], false)).toEqual(allStatuses("NOT_SERVING"));
+  it("counts a worker that has not reported yet as NOT_SERVING, but alive", () => {
+    expect(clusterStatuses([serving, undefined], false)).toEqual({
+      ...allStatuses("NOT_SERVING"),
+      liveness: "SERVING",
+    });
+  });
+
+  it("is not alive when a reporting worker's event loop is stuck", () => {
+    const stuck: HealthStatuses = { ...serving, liveness: "NOT_SERVING" };
+    expect(clusterStatuses([serving, stuck], false).liveness).toBe("NOT_SERVING");
   });
 
   it("is NOT_SERVING with no workers, and everywhere during shutdown", () => {
