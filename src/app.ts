@@ -2,6 +2,7 @@ import { Registry } from "prom-client";
 import { IngestService } from "../gen/pos/ingest/v1/ingest_pb.js";
 import { ReconcileService } from "../gen/pos/ingest/v1/reconcile_pb.js";
 import { createAuthenticator } from "./auth/authenticator.js";
+import type { ClusterSeat } from "./cluster/seat.js";
 import type { Config } from "./config/index.js";
 import { createGrpcServer, servedServices } from "./grpc/server.js";
 import { bindService } from "./grpc/typed-service.js";
@@ -46,6 +47,8 @@ export interface App {
 export interface AppHooks {
   /** Told about every database query the app makes (tests prove statement shapes with it). */
   readonly onQuery?: QueryObserver;
+  /** Set when the app runs as one worker of several on one port (see src/cluster/). */
+  readonly cluster?: ClusterSeat;
 }
 
 /**
@@ -133,7 +136,8 @@ export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}):
     isReady: () => health.signals().started,
     logger,
   });
-  const grpcHealth = createGrpcHealth(health);
+  // A cluster worker answers for the whole cluster, and leaves the sidecar to the primary.
+  const grpcHealth = createGrpcHealth(hooks.cluster?.healthView(health) ?? health);
   const served = {
     bindings: [
       bindService(IngestService, handlers.implementation, INGEST_DECODING),
@@ -153,7 +157,8 @@ export function createApp(config: Config, logger: Logger, hooks: AppHooks = {}):
     },
     interceptors: [grpcMetricsInterceptor(metrics)],
   });
-  const metricsServer = createMetricsServer(metrics.registry, health);
+  const metricsServer =
+    hooks.cluster?.metricsServer ?? createMetricsServer(metrics.registry, health);
 
   // The lifecycle.
   const startup = createStartup({

@@ -1,8 +1,14 @@
+import cluster from "node:cluster";
 import { createApp } from "../app.js";
+import { runPrimary } from "../cluster/primary.js";
+import { runWorker } from "../cluster/worker.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { createLogger } from "../observability/logger.js";
 
-/** Runs the server until SIGTERM/SIGINT: config, app, signals. Nothing else belongs here. */
+/**
+ * Runs the server until SIGTERM/SIGINT: config, app, signals. Nothing else belongs here, but for
+ * handing over to the cluster's primary or worker (src/cluster/) when WORKERS > 1.
+ */
 export async function runServer(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -15,6 +21,11 @@ export async function runServer(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // WORKERS=1 (the default) is the single process below, with no primary.
+  if (config.cluster.workers > 1) {
+    await (cluster.isPrimary ? runPrimary(config, logger) : runWorker(config, logger));
+    return;
+  }
   const app = createApp(config, logger);
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { authSection } from "./auth.js";
+import { clusterSection } from "./cluster.js";
 import { databaseSection, migrateOnStartSection } from "./database.js";
 import { ConfigError, configError, type DeepReadonly, deepFreeze } from "./env-values.js";
 import { batchingSection, limitsSection } from "./ingest.js";
@@ -33,6 +34,7 @@ const sections = {
   breaker: breakerSection,
   rateLimit: rateLimitSection,
   shutdown: shutdownSection,
+  cluster: clusterSection,
 } as const;
 
 type Sections = typeof sections;

@@ -20,9 +20,10 @@ export interface GrpcHealth {
  * Serves grpc.health.v1.Health through grpc-health-check (Check, Watch, List; NOT_FOUND and
  * SERVICE_UNKNOWN for names it does not know, as the protocol says). The library keeps Watch
  * streams open forever, which would hold a graceful shutdown open until its deadline, so Watch
- * calls are tracked and ended when shutdown begins.
+ * calls are tracked and ended when shutdown begins. `model` is the app's health model, or in a
+ * cluster worker the view that also holds the other workers' (src/cluster/cluster-health.ts).
  */
-export function createGrpcHealth(model: HealthModel): GrpcHealth {
+export function createGrpcHealth(model: Pick<HealthModel, "status" | "onChange">): GrpcHealth {
   const initial = Object.fromEntries(
     Object.values(HEALTH_SERVICES).map((name) => [name, model.status(name)]),
   );

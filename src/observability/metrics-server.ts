@@ -3,6 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import { HEALTH_SERVICES, type HealthModel } from "../health/health-model.js";
 
+/** What `/metrics` serves: an app's registry, or the primary's aggregate of a cluster's. */
+export type MetricsSource = Pick<Registry, "metrics" | "contentType">;
+
 /** The sidecar HTTP server: Prometheus scrapes, plus HTTP health for tools without gRPC. */
 export interface MetricsServer {
   listen(host: string, port: number): Promise<number>;
@@ -14,7 +17,10 @@ export interface MetricsServer {
  * the matching gRPC health name is SERVING, else 503), on a port of its own so scrapes never
  * compete with ingest traffic for the gRPC server.
  */
-export function createMetricsServer(registry: Registry, health: HealthModel): MetricsServer {
+export function createMetricsServer(
+  registry: MetricsSource,
+  health: Pick<HealthModel, "status">,
+): MetricsServer {
   const probes: Record<string, (typeof HEALTH_SERVICES)[keyof typeof HEALTH_SERVICES]> = {
     "/livez": HEALTH_SERVICES.liveness,
     "/readyz": HEALTH_SERVICES.readiness,

@@ -76,6 +76,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
     help: "Build information; the value is always 1.",
     labelNames: ["version", "commit", "node"],
     registers,
+    // Every worker of a cluster runs the same build: one sample, not a count of workers.
+    aggregator: "first",
   }).set(
     { version: options.build.version, commit: options.build.commit, node: process.version },
     1,
@@ -177,12 +179,16 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       help: "1 when the grpc.health.v1 service name is SERVING, else 0.",
       labelNames: ["service"],
       registers,
+      // A cluster serves a name only while every worker does (src/cluster/cluster-health.ts).
+      aggregator: "min",
     }),
     breakerState: new Gauge({
       name: "circuit_breaker_state",
       help: "State of a circuit breaker: 0 closed, 1 half-open, 2 open.",
       labelNames: ["name"],
       registers,
+      // The worst worker's breaker: one open breaker means some calls fail fast.
+      aggregator: "max",
     }),
     breakerTransitions: new Counter({
       name: "circuit_breaker_transitions_total",
@@ -225,6 +231,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Metr
       help: "1 for the backend rate limits are enforced with now: redis (shared), insurance (Redis down, per replica) or memory (no Redis configured).",
       labelNames: ["backend"],
       registers,
+      // Stays 0 or 1 across a cluster: 1 when any worker enforces with that backend.
+      aggregator: "max",
     }),
   };
   for (const path of WRITE_PATHS) metrics.ingestBatchSize.zero({ path });

@@ -65,6 +65,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       onRedisFailure: "insurance",
       maxStreamWaitMs: 5_000,
     },
+    cluster: { workers: 1 },
     ...overrides,
   };
 }

@@ -74,6 +74,7 @@ describe("loadConfig", () => {
         onRedisFailure: "insurance",
         maxStreamWaitMs: 5_000,
       },
+      cluster: { workers: 1 },
     });
   });
 
@@ -188,6 +189,7 @@ describe("loadConfig", () => {
         onRedisFailure: "closed",
         maxStreamWaitMs: 0,
       },
+      cluster: { workers: 1 },
     });
   });
 
