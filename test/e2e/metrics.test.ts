@@ -52,6 +52,7 @@ const stream = {
 const SERVED_METHODS = [
   ["pos.ingest.v1.IngestService", "Ingest", "unary"],
   ["pos.ingest.v1.IngestService", "IngestStream", "client_stream"],
+  ["pos.ingest.v1.IngestService", "IngestBatchStream", "client_stream"],
   ["pos.ingest.v1.ReconcileService", "Reconcile", "unary"],
   ["pos.ingest.v1.ReconcileService", "DigestKeys", "unary"],
   ["pos.ingest.v1.ReconcileService", "ListKeys", "unary"],
