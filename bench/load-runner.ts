@@ -125,14 +125,24 @@ export async function runLoad(
       watch.serverPids.length > 0 ? cpuUsedBetween(before, cpuSnapshot(watch.serverPids)) : {};
     // ghz echoes the metadata, API key included, into its report; results files must not hold it.
     const { metadata: _, ...options } = report.options;
-    return { ...report, options, ...cpu };
+    return withBatchOption({ ...report, options, ...cpu }, run);
   }
   // The generator measures CPU itself, around its measured calls only (not its warm-up).
-  return runNodeForJson<GhzReport>("load-generator", [
+  const report = await runNodeForJson<GhzReport>("load-generator", [
     "--config",
     path,
     "--warmup",
     String(warmupFor(run)),
     ...(watch.serverPids.length > 0 ? ["--server-pids", watch.serverPids.join(",")] : []),
   ]);
+  return withBatchOption(report, run);
+}
+
+/** A batch run's report names its records per message: its `count` and messages alone do not. */
+function withBatchOption(report: GhzReport, run: LoadRun): GhzReport {
+  if (!isBatchConfig(run.config)) return report;
+  return {
+    ...report,
+    options: { ...report.options, "records-per-message": recordsPerMessageOf(run) },
+  };
 }
