@@ -43,7 +43,7 @@ export async function memoryUnderLongStreams(
   const kinds: MessageKind[] = ctx.options.batch ? ["per-record", "batch"] : ["per-record"];
   const verdicts: MemoryVerdict[] = [];
   for (const kind of kinds) {
-    const verdict = await memoryRuns(ctx, target, storage, kind);
+    const verdict = await memoryRuns(ctx, target, storage, memory, kind);
     // "memory" keeps the shape earlier results files have; batch runs get an entry of their own.
     ctx.detail(kind === "batch" ? "memory, batch messages" : "memory", verdict);
     verdicts.push(verdict);
@@ -55,9 +55,9 @@ async function memoryRuns(
   ctx: BenchContext,
   target: ServiceTarget,
   storage: StorageCeiling,
+  memory: { readonly records: number; readonly repeats: number },
   kind: MessageKind,
 ): Promise<MemoryVerdict> {
-  const memory = ctx.options.memory as { records: number; repeats: number };
   const placeholders = { apiKey: target.token, runId: newRunId() };
   const load =
     kind === "batch"
