@@ -30,7 +30,19 @@ export interface GhzConfig {
 }
 
 /** The configs shipped in bench/ghz/. */
-export type ConfigName = "unary" | "unary-dedup" | "stream" | "unary-v2" | "stream-v2";
+export type ConfigName =
+  | "unary"
+  | "unary-dedup"
+  | "stream"
+  | "unary-v2"
+  | "stream-v2"
+  | "stream-batch"
+  | "stream-batch-v2";
+
+/** The configs of IngestBatchStream, whose messages carry many records each. */
+export function isBatchConfig(name: ConfigName): boolean {
+  return name === "stream-batch" || name === "stream-batch-v2";
+}
 
 /** Values for the `${name}` placeholders the runner fills before ghz's per-call templates run. */
 export type Placeholders = Readonly<Record<string, string | number>>;
@@ -54,6 +66,25 @@ export function readConfig(path: string, placeholders: Placeholders): GhzConfig 
     return String(value);
   });
   return JSON.parse(text) as GhzConfig;
+}
+
+/**
+ * A batch config (`data.records`, one record in the shipped file) with that record repeated to
+ * `recordsPerMessage` per message. Done here rather than in the file so one config serves every
+ * message size, and the file stays a readable sale rather than 500 copies of it; every copy is
+ * the same bytes, and the server keys each by its position in the stream (`<key>/<i>`).
+ */
+export function withRecordsPerMessage(config: GhzConfig, recordsPerMessage: number): GhzConfig {
+  if (!Number.isInteger(recordsPerMessage) || recordsPerMessage < 1)
+    throw new Error(`records per message must be a positive integer, got ${recordsPerMessage}`);
+  const data = config.data as { records?: unknown } | undefined;
+  const records = data?.records;
+  if (!Array.isArray(records) || records.length !== 1)
+    throw new Error(`${config.call}: a batch config's data.records must hold exactly one record`);
+  return {
+    ...config,
+    data: { ...data, records: Array.from({ length: recordsPerMessage }, () => records[0]) },
+  };
 }
 
 /** Parses a Go duration such as `20s`, `1m30s` or `250ms` into milliseconds. */

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { durationMs, readConfig } from "./ghz-config.js";
+import { durationMs, readConfig, withRecordsPerMessage } from "./ghz-config.js";
 import { openChannels } from "./grpc-calls.js";
 import { runLoad } from "./load-loop.js";
 import { cpuSnapshot, cpuUsedBetween } from "./process-stats.js";
@@ -19,6 +19,9 @@ import { compileMetadata, encodeBodies, findMethod } from "./request-bodies.js";
  * `--warmup N` (not a ghz flag) first makes N unreported calls (streams: one shorter stream), so
  * the figures measure a JIT-compiled client as they would a Go one. Warm-up calls carry keys of
  * their own (`warmup-<uuid>`), so they never touch the keys a run is about.
+ * `--records-per-message N` (not a ghz flag) repeats the one record of a batch config
+ * (bench/ghz/stream-batch.json) N times per message, as the bench's runner does; the report's
+ * `count` stays calls and `stream-call-count` messages, so records are messages × N.
  */
 const { values } = parseArgs({
   options: {
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     rps: { type: "string", short: "r" },
     connections: { type: "string" },
     "stream-call-count": { type: "string" },
+    "records-per-message": { type: "string" },
     warmup: { type: "string", default: "0" },
     "server-pids": { type: "string", default: "" },
   },
@@ -39,7 +43,11 @@ if (!values.config) throw new Error("--config <ghz config.json> is required");
 const placeholders = Object.fromEntries(
   values.var.map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]),
 );
-const config = readConfig(values.config, placeholders);
+const read = readConfig(values.config, placeholders);
+const recordsPerMessage =
+  values["records-per-message"] === undefined ? undefined : Number(values["records-per-message"]);
+const config =
+  recordsPerMessage === undefined ? read : withRecordsPerMessage(read, recordsPerMessage);
 const num = (flag: string | undefined, fallback: number | undefined, dflt: number) =>
   flag !== undefined ? Number(flag) : (fallback ?? dflt);
 
@@ -104,6 +112,7 @@ const report = result.builder.build(
     rps,
     duration: values.duration ?? config.duration,
     "stream-call-count": method.methodKind === "client_streaming" ? streamCallCount : undefined,
+    "records-per-message": recordsPerMessage,
     insecure: true,
     tool: "pos-ingest built-in generator",
   },

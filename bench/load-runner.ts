@@ -5,9 +5,11 @@ import { runForJson, runNodeForJson } from "./child.js";
 import {
   type ConfigDir,
   type ConfigName,
+  isBatchConfig,
   type Placeholders,
   readConfig,
   shippedConfigPath,
+  withRecordsPerMessage,
 } from "./ghz-config.js";
 import { cpuSnapshot, cpuUsedBetween } from "./process-stats.js";
 import type { GhzReport } from "./report.js";
@@ -23,7 +25,10 @@ export interface LoadRun {
   readonly concurrency: number;
   readonly total: number;
   readonly connections: number;
+  /** Messages per stream (ghz's `stream-call-count`); for a batch config, not records. */
   readonly streamCallCount?: number;
+  /** Records in each message of a batch config (IngestBatchStream); required for one. */
+  readonly recordsPerMessage?: number;
   readonly rps?: number;
   /**
    * The built-in generator's unreported calls before the measured ones, when not the default:
@@ -33,15 +38,25 @@ export interface LoadRun {
   readonly warmup?: number;
 }
 
+/** Records per message of a run: 1 but for a batch config. */
+export function recordsPerMessageOf(run: LoadRun): number {
+  if (!isBatchConfig(run.config)) return 1;
+  if (run.recordsPerMessage === undefined)
+    throw new Error(`${run.config}: a batch load needs recordsPerMessage`);
+  return run.recordsPerMessage;
+}
+
 /**
  * Unreported calls the built-in generator makes first (streams: one stream of this many
- * records): each run is a fresh Node process whose JIT is cold. ghz, compiled Go, needs none.
+ * messages): each run is a fresh Node process whose JIT is cold. ghz, compiled Go, needs none.
+ * A stream is warmed with a quarter of its records, at most 10,000, whatever their grouping.
  */
 function warmupFor(run: LoadRun): number {
   if (run.warmup !== undefined) return run.warmup;
-  return run.streamCallCount !== undefined && run.config === "stream"
-    ? Math.min(Math.ceil(run.streamCallCount / 4), 10_000)
-    : Math.min(1_000, Math.ceil(run.total / 4));
+  if (run.streamCallCount === undefined) return Math.min(1_000, Math.ceil(run.total / 4));
+  const perMessage = recordsPerMessageOf(run);
+  const records = Math.min(Math.ceil((run.streamCallCount * perMessage) / 4), 10_000);
+  return Math.ceil(records / perMessage);
 }
 
 /**
@@ -51,8 +66,10 @@ function warmupFor(run: LoadRun): number {
 export function warmupOperations(tool: LoadTool, run: LoadRun): number {
   if (tool === "ghz") return 0;
   const warmup = warmupFor(run);
-  // The generator warms a stream up with one stream of at most `warmup` records.
-  return run.streamCallCount !== undefined ? Math.min(run.streamCallCount, warmup) : warmup;
+  // The generator warms a stream up with one stream of at most `warmup` messages.
+  return run.streamCallCount !== undefined
+    ? Math.min(run.streamCallCount, warmup) * recordsPerMessageOf(run)
+    : warmup;
 }
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -82,7 +99,10 @@ export async function runLoad(
   run: LoadRun,
   watch: { readonly ghzPath: string | undefined; readonly serverPids: readonly number[] },
 ): Promise<GhzReport> {
-  const config = readConfig(shippedConfigPath(run.config), run.placeholders);
+  const shipped = readConfig(shippedConfigPath(run.config), run.placeholders);
+  const config = isBatchConfig(run.config)
+    ? withRecordsPerMessage(shipped, recordsPerMessageOf(run))
+    : shipped;
   config.host = run.host;
   config.concurrency = run.concurrency;
   config.total = run.total;
@@ -105,14 +125,24 @@ export async function runLoad(
       watch.serverPids.length > 0 ? cpuUsedBetween(before, cpuSnapshot(watch.serverPids)) : {};
     // ghz echoes the metadata, API key included, into its report; results files must not hold it.
     const { metadata: _, ...options } = report.options;
-    return { ...report, options, ...cpu };
+    return withBatchOption({ ...report, options, ...cpu }, run);
   }
   // The generator measures CPU itself, around its measured calls only (not its warm-up).
-  return runNodeForJson<GhzReport>("load-generator", [
+  const report = await runNodeForJson<GhzReport>("load-generator", [
     "--config",
     path,
     "--warmup",
     String(warmupFor(run)),
     ...(watch.serverPids.length > 0 ? ["--server-pids", watch.serverPids.join(",")] : []),
   ]);
+  return withBatchOption(report, run);
+}
+
+/** A batch run's report names its records per message: its `count` and messages alone do not. */
+function withBatchOption(report: GhzReport, run: LoadRun): GhzReport {
+  if (!isBatchConfig(run.config)) return report;
+  return {
+    ...report,
+    options: { ...report.options, "records-per-message": recordsPerMessageOf(run) },
+  };
 }

@@ -11,6 +11,13 @@ export interface BenchOptions {
   readonly warmup: number;
   readonly unary: readonly { readonly concurrency: number; readonly total: number }[];
   readonly streams: readonly number[];
+  /**
+   * Also measure IngestBatchStream (`--skip batch` leaves it out): the bare and service streams
+   * of every length in `streams`, and the memory runs, with batch messages.
+   */
+  readonly batch: boolean;
+  /** Records per IngestBatchStream message (`--records-per-message`). */
+  readonly recordsPerMessage: number;
   /** Also measure with a sale of the v2 model (`--skip v2` leaves it out, to compare with v1 builds). */
   readonly v2: boolean;
   readonly correctness: {
@@ -32,7 +39,9 @@ export interface BenchOptions {
 }
 
 const USAGE = `npm run bench -- [--quick] [-c 1,16,75,200] [-n 20000] [--stream-records 1000,100000]
-                    [--memory-records 1000000] [--skip unary,streams,v2,dedup,memory,replicas]`;
+                    [--records-per-message 500] [--memory-records 1000000]
+                    [--skip unary,streams,batch,v2,dedup,memory,replicas]
+  --memory-records with --quick also runs the memory part (skipped by --quick otherwise)`;
 
 /** Parses the bench's command line; `--quick` is the under-a-minute subset. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -44,6 +53,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       requests: { type: "string", short: "n" },
       "stream-records": { type: "string" },
       "memory-records": { type: "string" },
+      "records-per-message": { type: "string" },
       skip: { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -60,6 +70,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   // Enough calls for a stable figure at each level without a serial run taking minutes.
   const defaultTotal = (c: number) => (quick ? 4_000 : c === 1 ? 2_000 : c < 50 ? 10_000 : 20_000);
   const memoryRecords = Number(values["memory-records"] ?? 1_000_000);
+  // A quick run leaves the memory part out unless it is asked for with a size of its own.
+  const memoryWanted = !quick || values["memory-records"] !== undefined;
+  const recordsPerMessage = Number(values["records-per-message"] ?? 500);
+  if (!Number.isInteger(recordsPerMessage) || recordsPerMessage < 1)
+    throw new Error(`--records-per-message must be a positive integer, got ${recordsPerMessage}`);
   return {
     quick,
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -73,11 +88,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     streams: skip.has("streams")
       ? []
       : list(values["stream-records"], quick ? [20_000] : [1_000, 100_000]),
+    batch: !skip.has("batch"),
+    recordsPerMessage,
     v2: !skip.has("v2"),
     correctness: { total: 2_000, keys: 400, concurrency: 75 },
     dedupTotal: quick || skip.has("dedup") ? 0 : 10_000,
     memory:
-      quick || skip.has("memory") || memoryRecords === 0
+      !memoryWanted || skip.has("memory") || memoryRecords === 0
         ? undefined
         : { records: memoryRecords, repeats: 3 },
     replicas: quick || skip.has("replicas") ? undefined : { keys: 4_000, concurrency: 75 },

@@ -14,6 +14,7 @@ import { measureServiceThroughput } from "./scenarios/service-throughput.js";
 import { measureStorageCeiling } from "./scenarios/storage-ceiling.js";
 import { measureTransportCeiling } from "./scenarios/transport-ceiling.js";
 import { type ServerUnderTest, startServer } from "./server-process.js";
+import { checkTargets, renderTargets, type TargetCheck } from "./targets.js";
 
 /**
  * The benchmark suite (`npm run bench [-- --quick]`): measures the machine's ceilings — a bare
@@ -36,6 +37,7 @@ context.progress(
     : "load tool: built-in generator (ghz is not on PATH) with bench/ghz/*.json",
 );
 
+let targets: TargetCheck[] = [];
 try {
   const transport = await measureTransportCeiling(context);
   const storage = await measureStorageCeiling(context);
@@ -45,10 +47,17 @@ try {
     server = await startServer({ databaseUrl: db.url, nodeArgs: options.serverNodeArgs });
     context.progress(`service: node dist/src/main.js (pid ${server.pid}) on ${db.name}`);
     const target = { host: server.target, token: db.token, pid: server.pid };
-    await measureServiceThroughput(context, target, transport, storage);
+    const service = await measureServiceThroughput(context, target, transport, storage);
     await correctnessLoadTest(context, target, db);
     if (options.dedupTotal > 0) await duplicatesVersusNew(context, target, db);
-    await memoryUnderLongStreams(context, target, storage);
+    const memory = await memoryUnderLongStreams(context, target, storage);
+    targets = checkTargets({
+      bestRawBatchRate: storage.bestBatch.rate,
+      bareUnary: transport.unary,
+      service,
+      memory,
+      memoryRecords: options.memory?.records ?? 1_000_000,
+    });
   } finally {
     await server?.stop();
     await db.drop();
@@ -62,7 +71,7 @@ const seconds = (performance.now() - began) / 1000;
 const table = renderTable(collected.rows);
 const when = new Date().toISOString();
 process.stdout.write(
-  `\n${table}\n\n${options.quick ? "quick run" : "full run"}, load by ${tool}, ` +
+  `\n${table}\n\n${renderTargets(targets)}\n\n${options.quick ? "quick run" : "full run"}, load by ${tool}, ` +
     `${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}; ` +
     `${seconds.toFixed(0)} s\n`,
 );
@@ -74,6 +83,7 @@ const file = writeResults(when, options.quick ? "-quick" : "", {
   machine,
   options: { ...options, databaseUrl },
   table,
+  targets,
   ...collected,
 });
 process.stdout.write(`results: ${file}\n`);

@@ -1,6 +1,6 @@
 import type { BenchContext } from "../context.js";
-import { streamMeasurement, unaryMeasurement } from "../measurement.js";
-import { callers, n, newRunId, ratio, streamLoad, unaryLoad } from "./shared.js";
+import { type Measurement, streamMeasurement, unaryMeasurement } from "../measurement.js";
+import { batchStreamLoad, callers, n, newRunId, ratio, streamLoad, unaryLoad } from "./shared.js";
 import type { StorageCeiling } from "./storage-ceiling.js";
 import type { TransportCeiling } from "./transport-ceiling.js";
 
@@ -12,15 +12,31 @@ export interface ServiceTarget {
 }
 
 /**
- * Unary calls at each concurrency level (unique keys) and single streams of each length, each
- * figure set against the bare server's for the same load and against raw Postgres.
+ * The service's v1-sale figures, for the targets: unary by concurrency, streams by the length
+ * asked for (per-record messages, and batch messages).
+ */
+export interface ServiceFigures {
+  readonly unary: ReadonlyMap<number, Measurement>;
+  readonly stream: ReadonlyMap<number, Measurement>;
+  readonly batch: ReadonlyMap<number, Measurement>;
+}
+
+/**
+ * Unary calls at each concurrency level (unique keys) and single streams of each length, one
+ * record per message and batch messages, each figure set against the bare server's for the same
+ * load and against raw Postgres.
  */
 export async function measureServiceThroughput(
   ctx: BenchContext,
   target: ServiceTarget,
   transport: TransportCeiling,
   storage: StorageCeiling,
-): Promise<void> {
+): Promise<ServiceFigures> {
+  const figures = {
+    unary: new Map<number, Measurement>(),
+    stream: new Map<number, Measurement>(),
+    batch: new Map<number, Measurement>(),
+  };
   const { options } = ctx;
   const placeholders = { apiKey: target.token, runId: newRunId() };
   ctx.progress(`service: warm-up, ${options.warmup} calls`);
@@ -33,6 +49,7 @@ export async function measureServiceThroughput(
       [target.pid],
     );
     const m = unaryMeasurement(report);
+    figures.unary.set(concurrency, m);
     const bare = transport.unary.get(concurrency);
     ctx.row({
       section: "service",
@@ -78,6 +95,7 @@ export async function measureServiceThroughput(
       [target.pid],
     );
     const m = streamMeasurement(report, records);
+    if (config === "stream") figures.stream.set(records, m);
     const accepted = report.outcomes?.accepted;
     ctx.row({
       section: "service",
@@ -91,4 +109,47 @@ export async function measureServiceThroughput(
           : `only ${accepted} of ${records} accepted`,
     });
   }
+  const batchRuns = options.batch
+    ? [
+        ...options.streams.map((records) => ({
+          records,
+          config: "stream-batch" as const,
+          label: "",
+        })),
+        ...options.streams.slice(0, options.v2 ? 1 : 0).map((records) => ({
+          records,
+          config: "stream-batch-v2" as const,
+          label: " v2 VAT receipts",
+        })),
+      ]
+    : [];
+  for (const { records, config, label } of batchRuns) {
+    const load = batchStreamLoad(
+      target.host,
+      placeholders,
+      records,
+      options.recordsPerMessage,
+      config,
+    );
+    const what = `${n(load.records)} records, ${n(load.run.recordsPerMessage ?? 1)} per message`;
+    ctx.progress(`service: one batch stream${label} of ${what}`);
+    const report = await ctx.load(`service stream batch${label} ${records}`, load.run, [
+      target.pid,
+    ]);
+    const m = streamMeasurement(report, load.records);
+    if (config === "stream-batch") figures.batch.set(records, m);
+    const accepted = report.outcomes?.accepted;
+    ctx.row({
+      section: "service",
+      name: `stream, batch messages${label}, ${what}`,
+      measurement: m,
+      vsTransport: ratio(m.rate, transport.batch.get(records)?.rate),
+      vsStorage: ratio(m.rate, storage.bestBatch.rate),
+      note:
+        accepted === undefined || accepted === load.records
+          ? undefined
+          : `only ${accepted} of ${load.records} accepted`,
+    });
+  }
+  return figures;
 }

@@ -58,3 +58,30 @@ export function streamLoad(
 ): LoadRun {
   return { ...unaryLoad(host, placeholders, 1, 1, config), streamCallCount: records };
 }
+
+/** A batch stream's load and the records it actually sends (messages × records per message). */
+export interface BatchStreamLoad {
+  readonly run: LoadRun;
+  readonly records: number;
+}
+
+/**
+ * One IngestBatchStream of about `records` records on one connection, `recordsPerMessage` to a
+ * message (fewer when the whole stream is shorter): ghz counts messages, so the stream is
+ * ⌈records / recordsPerMessage⌉ messages and `records` is what those carry, rounded up to whole
+ * messages, which is what the figures must be divided by.
+ */
+export function batchStreamLoad(
+  host: string,
+  placeholders: Placeholders,
+  records: number,
+  recordsPerMessage: number,
+  config: ConfigName = "stream-batch",
+): BatchStreamLoad {
+  const perMessage = Math.min(recordsPerMessage, records);
+  const messages = Math.ceil(records / perMessage);
+  return {
+    run: { ...streamLoad(host, placeholders, messages, config), recordsPerMessage: perMessage },
+    records: messages * perMessage,
+  };
+}

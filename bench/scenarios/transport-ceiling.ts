@@ -1,12 +1,16 @@
 import { startNodeChild, stopChild } from "../child.js";
 import type { BenchContext } from "../context.js";
 import { type Measurement, streamMeasurement, unaryMeasurement } from "../measurement.js";
-import { callers, n, streamLoad, unaryLoad } from "./shared.js";
+import { batchStreamLoad, callers, n, streamLoad, unaryLoad } from "./shared.js";
 
-/** The bare grpc-js server's figures, by unary concurrency and by stream length. */
+/**
+ * The bare grpc-js server's figures, by unary concurrency and by stream length (records; for
+ * batch streams, the length asked for, whatever whole messages made of it).
+ */
 export interface TransportCeiling {
   readonly unary: ReadonlyMap<number, Measurement>;
   readonly stream: ReadonlyMap<number, Measurement>;
+  readonly batch: ReadonlyMap<number, Measurement>;
 }
 
 /**
@@ -21,6 +25,7 @@ export async function measureTransportCeiling(ctx: BenchContext): Promise<Transp
   const placeholders = { apiKey: "unused" };
   const unary = new Map<number, Measurement>();
   const stream = new Map<number, Measurement>();
+  const batch = new Map<number, Measurement>();
   try {
     ctx.progress(`transport ceiling: bare grpc-js server on ${host}, warm-up`);
     await ctx.load("bare warm-up", unaryLoad(host, placeholders, 75, options.warmup));
@@ -54,8 +59,21 @@ export async function measureTransportCeiling(ctx: BenchContext): Promise<Transp
         measurement: m,
       });
     }
+    for (const records of options.batch ? options.streams : []) {
+      const load = batchStreamLoad(host, placeholders, records, options.recordsPerMessage);
+      const what = `${n(load.records)} records, ${n(load.run.recordsPerMessage ?? 1)} per message`;
+      ctx.progress(`transport ceiling: one batch stream of ${what}`);
+      const report = await ctx.load(`bare stream batch ${records}`, load.run, pids);
+      const m = streamMeasurement(report, load.records);
+      batch.set(records, m);
+      ctx.row({
+        section: "transport ceiling",
+        name: `bare stream, batch messages, ${what}`,
+        measurement: m,
+      });
+    }
   } finally {
     await stopChild(bare.child);
   }
-  return { unary, stream };
+  return { unary, stream, batch };
 }
