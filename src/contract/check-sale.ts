@@ -3,7 +3,9 @@
  * the server (which refuses what it finds), the client library and the CLI (which check before
  * sending), so every side names the same fields with the same words.
  */
+
 import { type Sale, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { calendarDayMs } from "./calendar-day.js";
 import { checkCashRounding, checkLineRounding, checkServiceCharges } from "./check-charges.js";
 import { checkBasketDiscounts, checkLines, type RulesKind } from "./check-lines.js";
 import { checkPayments } from "./check-payments.js";
@@ -17,7 +19,6 @@ const SOURCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 // Deliberately loose: the POS owns contact data; we only refuse what is clearly not an address.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
-const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 /** The rules kind when the kind cannot be told (see RulesKind): no sign rules. */
 const UNKNOWN = TransactionKind.POST_VOID;
@@ -168,9 +169,8 @@ function checkKind(v: Violations, sale: Sale): RulesKind {
  * transaction (UTC offsets -12..+14, and shifts that close after midnight).
  */
 function checkBusinessDay(v: Violations, day: string, occurredSeconds: bigint | undefined): void {
-  const m = DATE_PATTERN.exec(day);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day) {
+  const ms = calendarDayMs(day);
+  if (ms === undefined) {
     v.add("sale.business_day", "must be a date YYYY-MM-DD");
     return;
   }

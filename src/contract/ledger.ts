@@ -1,4 +1,5 @@
 import { type Sale, TenderType, TransactionKind } from "../../gen/pos/ingest/v1/sale_pb.js";
+import { calendarDayMs } from "./calendar-day.js";
 
 /**
  * What a stored transaction does to the books: the signed values reports sum (the `sales`
@@ -102,8 +103,6 @@ export function ledgerSign(kind: LedgerKind): 1n | -1n {
   return kind === "post_void" ? -1n : 1n;
 }
 
-const BUSINESS_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
 /**
  * The ledger values of a validated sale. A post-void repeats its original's totals as they were
  * and is stored negated (σ = −1), so a void and its original sum to zero on every column; every
@@ -169,10 +168,7 @@ function tenderTypeOf(type: TenderType, field: string): TenderType {
 
 function businessDayOf(day: string): string | null {
   if (day === "") return null;
-  const m = BUSINESS_DAY.exec(day);
-  // Date.UTC rolls 2026-02-30 over into March: a real date reads back as itself.
-  const date = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
+  if (calendarDayMs(day) === undefined) {
     throw new LedgerError("sale.business_day", "must be a calendar date, YYYY-MM-DD");
   }
   return day;

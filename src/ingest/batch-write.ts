@@ -3,7 +3,6 @@ import {
   assertOneTenant,
   findSales,
   insertSales,
-  keyOf,
   type SaleRow,
   type StoredSale,
   type WriteResult,
@@ -37,7 +36,8 @@ export async function writeSaleBatch(
   rows: readonly SaleRow[],
 ): Promise<WriteResult[]> {
   assertOneTenant(tenantId, rows);
-  const keys = rows.map((row) => keyOf(row.tenantId, row.idempotencyKey));
+  // One tenant: the idempotency key alone names a row.
+  const keys = rows.map((row) => row.idempotencyKey);
   const first = new Map<string, number>();
   const uniqueRows: SaleRow[] = [];
   const held: SaleRow[] = [];

@@ -248,12 +248,6 @@ function toStored(
   };
 }
 
-/** One string naming a (tenant, idempotency key) pair, for maps and sets. */
-export function keyOf(tenantId: string, idempotencyKey: string): string {
-  // NUL cannot occur in a tenant id or a (printable ASCII) idempotency key.
-  return `${tenantId}\u0000${idempotencyKey}`;
-}
-
 function compareKeys(a: SaleRow | undefined, b: SaleRow | undefined): number {
   if (!a || !b) return 0;
   if (a.tenantId !== b.tenantId) return a.tenantId < b.tenantId ? -1 : 1;
