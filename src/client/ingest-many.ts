@@ -127,7 +127,8 @@ interface KeyedSale extends StreamRecord {
  * The engine of `IngestClient.ingestMany`. Every record carries its own idempotency key (the
  * record field, not `<stream key>/<i>`), so a resent stream, or a rerun that chunks the input
  * differently, still stores each sale once. Memory is bounded by `concurrency × streamSize`
- * sales: a stream's sales are kept until its answer maps rejections back to them.
+ * sales: a stream's sales are kept until its answer maps rejections back to them, and its
+ * messages are built from them as the transport asks (one message at a time, not a copy).
  */
 export async function ingestMany(
   open: OpenStream,
@@ -147,7 +148,7 @@ export async function ingestMany(
     throw new RangeError("recordsPerMessage must be a positive integer");
   }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const grouping: MessageGrouping = { recordsPerMessage, maxMessageBytes };
+  const sending = { ...options, grouping: { recordsPerMessage, maxMessageBytes } };
   const maxSaleBytes = maxMessageBytes - REQUEST_FRAMING;
   const keyOf = options.keyOf ?? saleKey;
   // One controller for all streams: the caller's abort or the first final failure stops them all.
@@ -173,35 +174,32 @@ export async function ingestMany(
   };
 
   const send = (records: KeyedSale[]) => {
-    const sent = sendStream(open, records, grouping, stop.signal, options).then(
-      ({ response, attempts }) => {
-        // The caller's callbacks run here: one that throws fails the load, it is never lost.
-        try {
-          totals.received += Number(response.received);
-          totals.accepted += Number(response.accepted);
-          totals.duplicate += Number(response.duplicate);
-          totals.rejected += Number(response.rejected);
-          totals.streams++;
-          if (attempts > 1) totals.resentStreams++;
-          for (const r of response.rejections) {
-            const record = records[Number(r.offset)];
-            if (!record) continue;
-            reject({
-              index: record.index,
-              sale: record.sale,
-              idempotencyKey: record.key,
-              reason: reasonName(r.reason),
-              message: r.message,
-              field: r.field,
-            });
-          }
-          options.onProgress?.({ ...totals });
-        } catch (err) {
-          fail(err);
+    const sent = sendStream(open, records, stop.signal, sending).then(({ response, attempts }) => {
+      // The caller's callbacks run here: one that throws fails the load, it is never lost.
+      try {
+        totals.received += Number(response.received);
+        totals.accepted += Number(response.accepted);
+        totals.duplicate += Number(response.duplicate);
+        totals.rejected += Number(response.rejected);
+        totals.streams++;
+        if (attempts > 1) totals.resentStreams++;
+        for (const r of response.rejections) {
+          const record = records[Number(r.offset)];
+          if (!record) continue;
+          reject({
+            index: record.index,
+            sale: record.sale,
+            idempotencyKey: record.key,
+            reason: reasonName(r.reason),
+            message: r.message,
+            field: r.field,
+          });
         }
-      },
-      fail,
-    );
+        options.onProgress?.({ ...totals });
+      } catch (err) {
+        fail(err);
+      }
+    }, fail);
     const tracked = sent.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
@@ -285,9 +283,8 @@ export async function ingestMany(
 async function sendStream(
   open: OpenStream,
   records: readonly KeyedSale[],
-  grouping: MessageGrouping,
   signal: AbortSignal,
-  options: IngestManyOptions & { policy: RetryPolicy },
+  options: IngestManyOptions & { policy: RetryPolicy; grouping: MessageGrouping },
 ): Promise<{ response: IngestStreamResponse; attempts: number }> {
   // Named by its records' keys: an identical rerun sends the same stream key, so even a server
   // that predates per-record keys (and keys records "<stream key>/<i>") deduplicates it.
@@ -300,7 +297,7 @@ async function sendStream(
       attempts = number;
       // The same key on every attempt, whatever RPC or grouping it uses: the records are keyed
       // by the stream, not by its messages.
-      return open(records, streamKey, signal, grouping);
+      return open(records, streamKey, signal, options.grouping);
     },
     options.policy,
     signal,
