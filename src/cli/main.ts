@@ -114,6 +114,11 @@ withFileOptions(
 )
   .option("--stream-size <n>", "sales per stream (max 1000)", positiveInt(1_000), 1_000)
   .option("--concurrency <n>", "streams in flight", positiveInt(32), 2)
+  .option(
+    "--records-per-message <n>",
+    "sales per message, at most (default 500, the client library's; 1 = one per message, by IngestStream)",
+    positiveInt(1_000),
+  )
   .addOption(
     new Option("--progress <mode>", "progress display on stderr")
       .choices(["auto", "bar", "lines", "none"])

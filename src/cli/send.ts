@@ -31,6 +31,8 @@ export interface SendFlags extends ConnectionFlags, MappingFlags {
   readonly format?: SaleFormat;
   readonly streamSize: number;
   readonly concurrency: number;
+  /** Sales per message, at most (default the client library's; 1: IngestStream). */
+  readonly recordsPerMessage?: number;
   readonly progress: ProgressMode;
   /** Rejections to list (default 20 on a terminal, 100,000 with --json); all are counted. */
   readonly maxRejections?: number;
@@ -231,6 +233,7 @@ async function sendAll(
     return await client.ingestMany(sales, {
       streamSize: flags.streamSize,
       concurrency: flags.concurrency,
+      ...(flags.recordsPerMessage !== undefined && { recordsPerMessage: flags.recordsPerMessage }),
       signal,
       collectRejections: false,
       onRejection,

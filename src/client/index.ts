@@ -52,6 +52,7 @@ export {
   type SaleInput,
 } from "./ingest-client.js";
 export {
+  DEFAULT_RECORDS_PER_MESSAGE,
   IngestManyError,
   type IngestManyOptions,
   type IngestManyProgress,

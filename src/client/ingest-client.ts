@@ -19,6 +19,7 @@ import { reconcileDay } from "./reconcile-protocol.js";
 import { type RetryPolicy, retryPolicy, withRetries } from "./retry.js";
 import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
+import { streamOpener } from "./stream-opener.js";
 
 export type { SaleInput };
 
@@ -100,7 +101,9 @@ export interface IngestClient {
   /**
    * Stores many sales in streams of `streamSize`, each record under its own key, resending a
    * broken stream; returns the summed counts and every rejection with its sale. Throws an
-   * IngestManyError (with what was done so far) when a stream fails for good.
+   * IngestManyError (with what was done so far) when a stream fails for good. Streams are
+   * IngestBatchStream calls of up to `recordsPerMessage` records per message (IngestStream with
+   * `recordsPerMessage: 1`, or once the server answered that it lacks IngestBatchStream).
    */
   ingestMany(
     sales: AsyncIterable<SaleInput> | Iterable<SaleInput>,
@@ -160,6 +163,18 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
   const reconcileService = createClient(ReconcileService, transport);
   const healthService = createClient(Health, transport);
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const streamCall = (streamKey: string, signal: AbortSignal) => ({
+    headers: { "idempotency-key": streamKey },
+    signal,
+    timeoutMs: options.streamTimeoutMs ?? 300_000,
+  });
+  // One per client: what it learns of the server's RPCs holds for every ingestMany of the client.
+  const openStream = streamOpener({
+    ingestStream: (requests, streamKey, signal) =>
+      ingestService.ingestStream(requests, streamCall(streamKey, signal)),
+    ingestBatchStream: (messages, streamKey, signal) =>
+      ingestService.ingestBatchStream(messages, streamCall(streamKey, signal)),
+  });
 
   return {
     async ingest(sale, callOptions = {}) {
@@ -201,22 +216,13 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
       );
     },
     ingestMany(sales, manyOptions = {}) {
-      return ingestMany(
-        (requests, streamKey, signal) =>
-          ingestService.ingestStream(requests, {
-            headers: { "idempotency-key": streamKey },
-            signal,
-            timeoutMs: options.streamTimeoutMs ?? 300_000,
-          }),
-        sales,
-        {
-          ...manyOptions,
-          policy,
-          onRetry: manyOptions.onRetry ?? options.onRetry,
-          validate: manyOptions.validate ?? options.validate,
-          maxLineItems: manyOptions.maxLineItems ?? options.maxLineItems,
-        },
-      );
+      return ingestMany(openStream, sales, {
+        ...manyOptions,
+        policy,
+        onRetry: manyOptions.onRetry ?? options.onRetry,
+        validate: manyOptions.validate ?? options.validate,
+        maxLineItems: manyOptions.maxLineItems ?? options.maxLineItems,
+      });
     },
     async reconcile(input, callOptions = {}) {
       const call = {

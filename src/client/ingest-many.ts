@@ -1,23 +1,18 @@
 import { createHash } from "node:crypto";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import {
-  type IngestRequestSchema,
-  type IngestStreamResponse,
-  RejectReason,
-} from "../../gen/pos/ingest/v1/ingest_pb.js";
+import { type IngestStreamResponse, RejectReason } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   IDEMPOTENCY_KEY_RULE,
   MAX_LISTED_REJECTIONS,
 } from "../contract/wire.js";
+import type { MessageGrouping, StreamRecord } from "./batch-messages.js";
 import { type IngestError, toIngestError } from "./errors.js";
 import { type PreCheckOptions, preCheck } from "./pre-check.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
 import type { SaleInput } from "./sale-input.js";
 import { isValidKey, saleKey } from "./sale-key.js";
-import { sizeProblem } from "./sale-size.js";
-
-type RequestInit = MessageInitShape<typeof IngestRequestSchema>;
+import { measureSale } from "./sale-size.js";
+import type { OpenStream } from "./stream-opener.js";
 
 /** Room for the request around the sale: its own key (≤ 255 bytes) and the framing. */
 const REQUEST_FRAMING = 512;
@@ -27,16 +22,32 @@ export const DEFAULT_MAX_SALE_BYTES = DEFAULT_MAX_MESSAGE_BYTES - REQUEST_FRAMIN
 /** The most records a stream may hold so that the server lists every rejection in its answer. */
 export const MAX_STREAM_SIZE = MAX_LISTED_REJECTIONS;
 
+/**
+ * Records per IngestBatchStream message by default. Past a few hundred records grpc-js's
+ * per-message work is already a negligible share of each record's, and 500 is the server's
+ * default database batch (STREAM_BATCH_SIZE): a default stream of 1,000 is two messages, each
+ * filling one write, and the message stays far below 1 MiB for ordinary receipts (larger ones are
+ * cut by `maxMessageBytes` first).
+ */
+export const DEFAULT_RECORDS_PER_MESSAGE = 500;
+
 export interface IngestManyOptions extends PreCheckOptions {
   /** Records per stream, 1-1,000 (default 1,000: the server lists up to 1,000 rejections). */
   readonly streamSize?: number;
   /** Streams in flight at once (default 2: one fills while the other commits). */
   readonly concurrency?: number;
+  /**
+   * Records per message, at most (default 500; fewer when `maxMessageBytes` is reached first).
+   * Above 1 the streams are IngestBatchStream calls; 1 sends IngestStream, one record per message,
+   * as clients before IngestBatchStream did. Either way the records, keys and answers are the same,
+   * and a server without IngestBatchStream is sent IngestStream instead.
+   */
+  readonly recordsPerMessage?: number;
   /** The key of the sale at `index`; default `saleKey(sale)`, from the POS's own ids. */
   readonly keyOf?: (sale: SaleInput, index: number) => string;
   /**
    * The server's MAX_MESSAGE_BYTES (default 1 MiB): a larger sale is rejected here, with its
-   * index, instead of ending its whole stream with RESOURCE_EXHAUSTED.
+   * index, instead of ending its whole stream with RESOURCE_EXHAUSTED; no batch message is larger.
    */
   readonly maxMessageBytes?: number;
   /** Stops reading input and cancels the streams in flight. */
@@ -108,24 +119,16 @@ export class IngestManyError extends Error {
   }
 }
 
-interface KeyedSale {
+interface KeyedSale extends StreamRecord {
   readonly index: number;
-  readonly sale: SaleInput;
-  readonly key: string;
 }
-
-/** Opens one stream with `streamKey` over `requests`, honouring `signal`. */
-export type OpenStream = (
-  requests: AsyncIterable<RequestInit>,
-  streamKey: string,
-  signal: AbortSignal,
-) => Promise<IngestStreamResponse>;
 
 /**
  * The engine of `IngestClient.ingestMany`. Every record carries its own idempotency key (the
  * record field, not `<stream key>/<i>`), so a resent stream, or a rerun that chunks the input
  * differently, still stores each sale once. Memory is bounded by `concurrency × streamSize`
- * sales: a stream's sales are kept until its answer maps rejections back to them.
+ * sales: a stream's sales are kept until its answer maps rejections back to them, and its
+ * messages are built from them as the transport asks (one message at a time, not a copy).
  */
 export async function ingestMany(
   open: OpenStream,
@@ -140,7 +143,13 @@ export async function ingestMany(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError("concurrency must be a positive integer");
   }
-  const maxSaleBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - REQUEST_FRAMING;
+  const recordsPerMessage = options.recordsPerMessage ?? DEFAULT_RECORDS_PER_MESSAGE;
+  if (!Number.isInteger(recordsPerMessage) || recordsPerMessage < 1) {
+    throw new RangeError("recordsPerMessage must be a positive integer");
+  }
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const sending = { ...options, grouping: { recordsPerMessage, maxMessageBytes } };
+  const maxSaleBytes = maxMessageBytes - REQUEST_FRAMING;
   const keyOf = options.keyOf ?? saleKey;
   // One controller for all streams: the caller's abort or the first final failure stops them all.
   const stop = new AbortController();
@@ -165,7 +174,7 @@ export async function ingestMany(
   };
 
   const send = (records: KeyedSale[]) => {
-    const sent = sendStream(open, records, stop.signal, options).then(({ response, attempts }) => {
+    const sent = sendStream(open, records, stop.signal, sending).then(({ response, attempts }) => {
       // The caller's callbacks run here: one that throws fails the load, it is never lost.
       try {
         totals.received += Number(response.received);
@@ -221,9 +230,13 @@ export async function ingestMany(
       if (next === "stopped" || next.done) break;
       const sale = next.value;
       const key = keyOf(sale, index);
-      const unfit = unsendable(sale, key, maxSaleBytes);
-      if (unfit) {
-        refuseLocally(index, sale, key, unfit.field, unfit.message);
+      if (!isValidKey(key)) {
+        refuseLocally(index, sale, key, "idempotency_key", IDEMPOTENCY_KEY_RULE);
+        continue;
+      }
+      const saleBytes = measureSale(sale, maxSaleBytes);
+      if (typeof saleBytes === "string") {
+        refuseLocally(index, sale, key, "sale", saleBytes);
         continue;
       }
       // As the server would: its first violation, with the record's index.
@@ -232,7 +245,7 @@ export async function ingestMany(
         refuseLocally(index, sale, key, violation.field, violation.description);
         continue;
       }
-      batch.push({ index, sale, key });
+      batch.push({ index, sale, key, saleBytes });
       if (batch.length < streamSize) continue;
       send(batch);
       batch = [];
@@ -271,7 +284,7 @@ async function sendStream(
   open: OpenStream,
   records: readonly KeyedSale[],
   signal: AbortSignal,
-  options: IngestManyOptions & { policy: RetryPolicy },
+  options: IngestManyOptions & { policy: RetryPolicy; grouping: MessageGrouping },
 ): Promise<{ response: IngestStreamResponse; attempts: number }> {
   // Named by its records' keys: an identical rerun sends the same stream key, so even a server
   // that predates per-record keys (and keys records "<stream key>/<i>") deduplicates it.
@@ -282,17 +295,15 @@ async function sendStream(
   const response = await withRetries(
     ({ number }) => {
       attempts = number;
-      return open(requestsOf(records), streamKey, signal);
+      // The same key on every attempt, whatever RPC or grouping it uses: the records are keyed
+      // by the stream, not by its messages.
+      return open(records, streamKey, signal, options.grouping);
     },
     options.policy,
     signal,
     options.onRetry,
   );
   return { response, attempts };
-}
-
-async function* requestsOf(records: readonly KeyedSale[]): AsyncGenerator<RequestInit> {
-  for (const r of records) yield { sale: r.sale, idempotencyKey: r.key };
 }
 
 /**
@@ -308,8 +319,8 @@ export function unsendable(
   if (!isValidKey(key)) {
     return { field: "idempotency_key", message: IDEMPOTENCY_KEY_RULE };
   }
-  const problem = sizeProblem(sale, maxSaleBytes);
-  return problem ? { field: "sale", message: problem } : undefined;
+  const size = measureSale(sale, maxSaleBytes);
+  return typeof size === "string" ? { field: "sale", message: size } : undefined;
 }
 
 function reasonName(reason: RejectReason): ManyRejection["reason"] {

@@ -58,16 +58,18 @@ function sizeBound(sale: SaleInput): number {
 }
 
 /**
- * Why a sale cannot be sent within `maxBytes`, or undefined when it can. Only a sale whose bound
- * exceeds the limit is encoded to know exactly (encoding also finds values protobuf cannot hold).
+ * A sale's encoded size, or an upper bound of it: the cheap bound when it is within `maxBytes`,
+ * else the exact size (only then is the sale encoded). A string says why the sale cannot be sent
+ * within `maxBytes` at all (too large, or a value protobuf cannot hold).
  */
-export function sizeProblem(sale: SaleInput, maxBytes: number): string | undefined {
-  if (sizeBound(sale) <= maxBytes) return undefined;
+export function measureSale(sale: SaleInput, maxBytes: number): number | string {
+  const bound = sizeBound(sale);
+  if (bound <= maxBytes) return bound;
   try {
     const message = isMessage(sale, SaleSchema) ? sale : create(SaleSchema, sale);
     const bytes = toBinary(SaleSchema, message).length;
     return bytes <= maxBytes
-      ? undefined
+      ? bytes
       : `sale is ${bytes} bytes encoded; the limit is ${maxBytes} (the server's MAX_MESSAGE_BYTES)`;
   } catch (err) {
     return `sale cannot be encoded: ${err instanceof Error ? err.message : String(err)}`;

@@ -253,6 +253,38 @@ describe("pos-ingest send", () => {
     expect(res.stdout).toMatch(/accepted\s+1\n\s+duplicate\s+0\n\s+rejected\s+0/);
   });
 
+  it("sends batch messages by default, one sale a message with --records-per-message 1", async () => {
+    const handled = async (method: string) => {
+      const { values } = await server.app.metrics.grpcHandled.get();
+      return (
+        values.find((v) => v.labels.grpc_method === method && v.labels.grpc_code === "OK")?.value ??
+        0
+      );
+    };
+    const generate = async (seed: string, count: string) => {
+      const file = join(dir, `seed-${seed}.ndjson`);
+      const args = ["gen-sales", "--count", count, "--seed", seed, "--out", file];
+      await run(process.execPath, ["dist/src/cli/main.js", ...args]);
+      return file;
+    };
+    const counts = async () => [await handled("IngestBatchStream"), await handled("IngestStream")];
+    const [batch0, single0] = (await counts()) as [number, number];
+    const batched = await send(await generate("12", "1200"));
+    expect(batched.code).toBe(0);
+    expect(JSON.parse(batched.stdout)).toMatchObject({
+      complete: true,
+      sales: 1_200,
+      accepted: 1_200,
+    });
+    // Two streams (1,000 and 200 sales), both IngestBatchStream.
+    expect(await counts()).toEqual([batch0 + 2, single0]);
+
+    const single = await send(await generate("13", "30"), ["--records-per-message", "1"]);
+    expect(JSON.parse(single.stdout)).toMatchObject({ complete: true, sales: 30, accepted: 30 });
+    expect(await counts()).toEqual([batch0 + 2, single0 + 1]);
+    expect((await cli(["send", "--help"])).stdout).toMatch(/--records-per-message <n>/);
+  });
+
   it("exits 2 with an incomplete summary when the key is refused", async () => {
     const file = join(dir, "one.ndjson");
     writeFileSync(file, readFileSync(join(dir, "backlog.ndjson"), "utf8").split("\n")[0] ?? "");

@@ -260,7 +260,8 @@ describe("client: ingestMany", () => {
 
   it("resends a broken stream with the same keys and stores each sale once", async () => {
     // Breaks the first attempt of the first stream after 550 records, as a dropped connection
-    // would: the server has committed some batches of it and not others.
+    // would: the server has committed some batches of it and not others. One record a message
+    // (IngestStream); client-batch.test.ts breaks an IngestBatchStream between messages.
     const sales = Array.from({ length: 1_000 }, () => makeSale());
     const keys = sales.map((s) => saleKey(s));
     let broken = false;
@@ -282,7 +283,7 @@ describe("client: ingestMany", () => {
       return next({ ...req, message: cut } as typeof req);
     };
     const c = client({ interceptors: [breakOnce] });
-    const result = await c.ingestMany(sales, { streamSize: 1_000 });
+    const result = await c.ingestMany(sales, { streamSize: 1_000, recordsPerMessage: 1 });
     expect(broken).toBe(true);
     expect(result.resentStreams).toBe(1);
     expect(result.received).toBe(1_000);

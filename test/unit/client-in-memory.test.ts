@@ -19,11 +19,16 @@ import { makeSale } from "../support/fixtures.js";
 interface Seen {
   authorization: (string | null)[];
   keys: string[];
+  /** The stream RPCs served, in order. */
+  methods: string[];
 }
 
-/** An IngestService whose unary answers come from `answers` in turn (an error is thrown). */
-function fakeServer(answers: ("accepted" | "duplicate" | ConnectError)[]) {
-  const seen: Seen = { authorization: [], keys: [] };
+/**
+ * An IngestService whose unary answers come from `answers` in turn (an error is thrown). With
+ * `batch: false` it lacks IngestBatchStream, as a server older than it does.
+ */
+function fakeServer(answers: ("accepted" | "duplicate" | ConnectError)[], batch = true) {
+  const seen: Seen = { authorization: [], keys: [], methods: [] };
   const transport = createRouterTransport(({ service }) => {
     service(IngestService, {
       ingest(req, ctx) {
@@ -42,6 +47,7 @@ function fakeServer(answers: ("accepted" | "duplicate" | ConnectError)[]) {
       },
       async ingestStream(requests, ctx) {
         seen.authorization.push(ctx.requestHeader.get("authorization"));
+        seen.methods.push("IngestStream");
         let received = 0n;
         for await (const req of requests) {
           seen.keys.push(req.idempotencyKey);
@@ -49,6 +55,20 @@ function fakeServer(answers: ("accepted" | "duplicate" | ConnectError)[]) {
         }
         return create(IngestStreamResponseSchema, { received, accepted: received });
       },
+      ...(batch && {
+        async ingestBatchStream(messages, ctx) {
+          seen.authorization.push(ctx.requestHeader.get("authorization"));
+          seen.methods.push("IngestBatchStream");
+          let received = 0n;
+          for await (const message of messages) {
+            for (const req of message.records) {
+              seen.keys.push(req.idempotencyKey);
+              received++;
+            }
+          }
+          return create(IngestStreamResponseSchema, { received, accepted: received });
+        },
+      }),
     });
   });
   return { transport, seen };
@@ -112,6 +132,22 @@ describe("the client on an in-memory transport", () => {
     expect(result).toMatchObject({ received: 2_500, accepted: 2_500, rejected: 0, streams: 3 });
     expect(new Set(seen.keys)).toEqual(new Set(sales.map((s) => saleKey(s))));
     expect(seen.authorization).toEqual(Array(3).fill("Bearer pik_test"));
+    expect(seen.methods).toEqual(Array(3).fill("IngestBatchStream"));
+  });
+
+  it("sends IngestStream to a server without IngestBatchStream, and keeps doing so", async () => {
+    const { transport, seen } = fakeServer([], false);
+    const client = createIngestClient({ transport, apiKey: "pik_test" });
+    const sales = Array.from({ length: 2_500 }, () => makeSale());
+    const result = await client.ingestMany(sales, { streamSize: 1_000, concurrency: 1 });
+    expect(result).toMatchObject({
+      received: 2_500,
+      accepted: 2_500,
+      streams: 3,
+      resentStreams: 0,
+    });
+    expect(seen.keys).toEqual(sales.map((s) => saleKey(s)));
+    expect(seen.methods).toEqual(Array(3).fill("IngestStream"));
   });
 
   it("needs a server: a baseUrl or a transport", () => {
