@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IngestRequestSchema, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import {
+  IngestBatchStreamRequestSchema,
+  IngestRequestSchema,
+  Outcome,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { failure } from "../support/calls.js";
 import { makeSale } from "../support/fixtures.js";
 import {
@@ -111,6 +115,14 @@ beforeAll(async () => {
     const err = await failure(client.ingestStream(one(), auth("pik_nope_nope", `s-${i}`)));
     expect(err.code).toBe(Code.Unauthenticated);
   }
+  // And one batch stream, refused the same way: the query lists every method that was called.
+  async function* batch() {
+    yield create(IngestBatchStreamRequestSchema, {
+      records: [create(IngestRequestSchema, { sale: makeSale() })],
+    });
+  }
+  const refused = await failure(client.ingestBatchStream(batch(), auth("pik_nope_nope", "b-0")));
+  expect(refused.code).toBe(Code.Unauthenticated);
   at = await scrapeAfter(prometheus, Date.now());
   // The README's shortest window, [1m], must reach back to the baseline, where every counted
   // series was 0: then rate() over it is exactly the traffic's increase over the window.
@@ -137,6 +149,7 @@ const EXPECTED: Record<string, (result: PromSample[], scrape: string) => void> =
     expect(byLabel(result, "grpc_method")).toEqual({
       Ingest: expect.closeTo((INVALID_UNARY + BAD_KEY_UNARY) / unaryCalls, 9),
       IngestStream: expect.closeTo(BAD_KEY_STREAMS / (2 + BAD_KEY_STREAMS), 9),
+      IngestBatchStream: 1,
     });
   },
   "p99 latency of unary Ingest": (result, scrape) => {
