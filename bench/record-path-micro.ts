@@ -26,6 +26,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "7" },
     records: { type: "string", default: "20000" },
+    alloc: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -33,8 +34,27 @@ const records = Number(values.records);
 const BATCH = 500;
 const limits = { maxLineItems: 5000, maxFutureSkewSeconds: 300 };
 
-/** Best µs per record of `run(records)` over the rounds (round 0 warms up). */
+const gc = (globalThis as { gc?: () => void }).gc;
+if (values.alloc && !gc) {
+  throw new Error(
+    "--alloc needs node --expose-gc --max-semi-space-size=512 (no scavenge mid-stage)",
+  );
+}
+
+/**
+ * Best µs per record of `run(records)` over the rounds (round 0 warms up); with `--alloc`, heap
+ * bytes allocated per record instead (heap growth over a round after a full GC, which the large
+ * young generation `--alloc` asks for keeps free of collections): unlike time, the same on a busy
+ * machine.
+ */
 async function measure(run: () => unknown): Promise<number> {
+  if (values.alloc && gc) {
+    await run();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await run();
+    return (process.memoryUsage().heapUsed - before) / records;
+  }
   let best = Number.POSITIVE_INFINITY;
   for (let round = 0; round < rounds + 1; round++) {
     // CPU time, not wall time: on a shared machine a round can lose the core midway.
@@ -153,8 +173,12 @@ for (const [name, sale] of sales) {
   });
   if (sink === Symbol.for("never")) process.stderr.write(String(sink));
   const sum = figures.reduce((a, b) => a + b, 0);
-  table.push([name, ...[...figures, sum, session].map((f) => f.toFixed(2))]);
+  table.push([name, ...[...figures, sum, session].map((f) => f.toFixed(values.alloc ? 0 : 2))]);
 }
-process.stdout.write(`µs per record, best of ${rounds} rounds of ${records}\n`);
+process.stdout.write(
+  values.alloc
+    ? `heap bytes allocated per record, ${records} records\n`
+    : `CPU µs per record, best of ${rounds} rounds of ${records}\n`,
+);
 process.stdout.write(`| ${header.join(" | ")} |\n| ${header.map(() => "---").join(" | ")} |\n`);
 for (const row of table) process.stdout.write(`| ${row.join(" | ")} |\n`);

@@ -27,9 +27,9 @@ export function checkServiceCharges(v: Violations, sale: Sale, kind: RulesKind):
   }
   charges.forEach((c, i) => {
     const at = `sale.service_charges[${i}]`;
-    v.text(`${at}.code`, c.code, 1, 64);
-    v.freeText(`${at}.name`, c.name, 0, 128);
-    const amountOk = v.range(`${at}.amount_minor`, c.amountMinor, 0n, MAX_AMOUNT_MINOR);
+    v.textAt(at, ".code", c.code, 1, 64);
+    v.freeTextAt(at, ".name", c.name, 0, 128);
+    const amountOk = v.rangeAt(at, ".amount_minor", c.amountMinor, 0n, MAX_AMOUNT_MINOR);
     if (!(c.kind in LineKind)) v.add(`${at}.kind`, "must be a known line kind");
     else if (kind === TransactionKind.SALE && c.kind === LineKind.RETURN) {
       v.add(`${at}.kind`, "must not be LINE_KIND_RETURN in a sale");

@@ -53,17 +53,18 @@ export function checkLines(v: Violations, sale: Sale, kind: RulesKind, limits: S
 
 function checkLine(v: Violations, sale: Sale, item: LineItem, at: string, kind: RulesKind) {
   // v1's checks first, in v1's order, so a v1 sale reads exactly as it did.
-  v.text(`${at}.sku`, item.sku, 1, 128);
-  v.freeText(`${at}.name`, item.name, 0, 256);
-  const qtyOk = v.range(`${at}.quantity_milli`, item.quantityMilli, 1n, MAX_QUANTITY_MILLI);
+  v.textAt(at, ".sku", item.sku, 1, 128);
+  v.freeTextAt(at, ".name", item.name, 0, 256);
+  const qtyOk = v.rangeAt(at, ".quantity_milli", item.quantityMilli, 1n, MAX_QUANTITY_MILLI);
   const priceOk = checkPrice(v, at, item);
-  const taxOk = v.range(`${at}.tax_minor`, item.taxMinor, 0n, MAX_AMOUNT_MINOR);
+  const taxOk = v.rangeAt(at, ".tax_minor", item.taxMinor, 0n, MAX_AMOUNT_MINOR);
   let amount: bigint | undefined;
   let discountOk = false;
   if (qtyOk && priceOk) {
     amount = lineAmount(item, sale.lineRounding);
-    discountOk = v.range(
-      `${at}.discount_minor`,
+    discountOk = v.rangeAt(
+      at,
+      ".discount_minor",
       item.discountMinor,
       0n,
       amount,
@@ -73,8 +74,8 @@ function checkLine(v: Violations, sale: Sale, item: LineItem, at: string, kind: 
 
   if (!(item.kind in LineKind)) v.add(`${at}.kind`, "must be a known line kind");
   else if (!item.voided) checkLineKind(v, at, item.kind, kind);
-  v.text(`${at}.line_id`, item.lineId, 0, 64);
-  if (v.text(`${at}.original_line_id`, item.originalLineId, 0, 64) && item.originalLineId) {
+  v.textAt(at, ".line_id", item.lineId, 0, 64);
+  if (v.textAt(at, ".original_line_id", item.originalLineId, 0, 64) && item.originalLineId) {
     if (item.kind !== LineKind.RETURN) {
       v.add(`${at}.original_line_id`, "is only for return lines");
     } else if (!sale.original) {
@@ -96,8 +97,9 @@ function checkLine(v: Violations, sale: Sale, item: LineItem, at: string, kind: 
   if (checkTaxFields(v, `${at}.taxes`, item.taxes) && item.taxes.length > 0) {
     if (base !== undefined && !item.voided) checkTaxAmounts(v, `${at}.taxes`, item.taxes, base);
     if (taxOk)
-      v.equal(
-        `${at}.tax_minor`,
+      v.equalAt(
+        at,
+        ".tax_minor",
         item.taxMinor,
         addedTaxOf(item.taxes),
         "the sum of its added taxes",
@@ -109,7 +111,7 @@ function checkLine(v: Violations, sale: Sale, item: LineItem, at: string, kind: 
 function checkPrice(v: Violations, at: string, item: LineItem): boolean {
   const scale = item.unitPriceScale;
   if (scale === 0) {
-    const ok = v.range(`${at}.unit_price_minor`, item.unitPriceMinor, 0n, MAX_AMOUNT_MINOR);
+    const ok = v.rangeAt(at, ".unit_price_minor", item.unitPriceMinor, 0n, MAX_AMOUNT_MINOR);
     if (item.unitPriceScaled === 0n) return ok;
     v.add(`${at}.unit_price_scaled`, "must be 0 when unit_price_scale is 0");
     return false;
@@ -124,7 +126,7 @@ function checkPrice(v: Violations, at: string, item: LineItem): boolean {
     ok = false;
   }
   const max = MAX_AMOUNT_MINOR * scaleFactor(scale);
-  return v.range(`${at}.unit_price_scaled`, item.unitPriceScaled, 0n, max) && ok;
+  return v.rangeAt(at, ".unit_price_scaled", item.unitPriceScaled, 0n, max) && ok;
 }
 
 /** Which line kinds each transaction kind allows, for a line that counts (not voided). */
@@ -160,7 +162,7 @@ function checkApplied(v: Violations, sale: Sale, item: LineItem, at: string): bi
       v.add(`${f}.discount_index`, "names a basket discount already applied to this line");
     }
     seen.add(a.discountIndex);
-    v.range(`${f}.amount_minor`, a.amountMinor, 1n, MAX_AMOUNT_MINOR);
+    v.rangeAt(f, ".amount_minor", a.amountMinor, 1n, MAX_AMOUNT_MINOR);
     sum += a.amountMinor;
   });
   return v.count === before ? sum : undefined;
@@ -176,13 +178,13 @@ export function checkBasketDiscounts(v: Violations, sale: Sale): void {
   const codes = new Set<string>();
   discounts.forEach((d, k) => {
     const f = `sale.basket_discounts[${k}]`;
-    if (v.text(`${f}.code`, d.code, 1, 64)) {
+    if (v.textAt(f, ".code", d.code, 1, 64)) {
       if (codes.has(d.code)) v.add(`${f}.code`, "is used by another basket discount");
       codes.add(d.code);
     }
-    v.freeText(`${f}.name`, d.name, 0, 128);
-    v.range(`${f}.amount_minor`, d.amountMinor, 1n, MAX_AMOUNT_MINOR);
-    v.range(`${f}.rate_ppm`, d.ratePpm, 0n, MAX_RATE_PPM);
+    v.freeTextAt(f, ".name", d.name, 0, 128);
+    v.rangeAt(f, ".amount_minor", d.amountMinor, 1n, MAX_AMOUNT_MINOR);
+    v.rangeAt(f, ".rate_ppm", d.ratePpm, 0n, MAX_RATE_PPM);
   });
 }
 

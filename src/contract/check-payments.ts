@@ -32,10 +32,11 @@ function checkPayment(v: Violations, p: Payment, at: string, kind: RulesKind): v
   // A sale is paid, a return refunded; an exchange's tender goes either way but is never 0.
   let refund = false;
   if (kind === TransactionKind.SALE) {
-    v.range(`${at}.amount_minor`, p.amountMinor, 1n, MAX_AMOUNT_MINOR);
+    v.rangeAt(at, ".amount_minor", p.amountMinor, 1n, MAX_AMOUNT_MINOR);
   } else if (kind === TransactionKind.RETURN) {
-    v.range(
-      `${at}.amount_minor`,
+    v.rangeAt(
+      at,
+      ".amount_minor",
       p.amountMinor,
       -MAX_AMOUNT_MINOR,
       -1n,
@@ -47,15 +48,15 @@ function checkPayment(v: Violations, p: Payment, at: string, kind: RulesKind): v
   } else {
     refund = p.amountMinor < 0n;
     const max = MAX_AMOUNT_MINOR;
-    v.range(`${at}.amount_minor`, p.amountMinor, -max, max);
+    v.rangeAt(at, ".amount_minor", p.amountMinor, -max, max);
   }
 
   if (refund) {
-    v.range(`${at}.tip_minor`, p.tipMinor, -MAX_AMOUNT_MINOR, 0n, "0 on a refund");
+    v.rangeAt(at, ".tip_minor", p.tipMinor, -MAX_AMOUNT_MINOR, 0n, "0 on a refund");
     if (p.tenderedMinor !== 0n) v.add(`${at}.tendered_minor`, "must be 0 on a refund");
     if (p.changeMinor !== 0n) v.add(`${at}.change_minor`, "must be 0 on a refund");
   } else {
-    v.range(`${at}.tip_minor`, p.tipMinor, 0n, MAX_AMOUNT_MINOR);
+    v.rangeAt(at, ".tip_minor", p.tipMinor, 0n, MAX_AMOUNT_MINOR);
     checkCash(v, p, at);
   }
 
@@ -74,8 +75,8 @@ function checkPayment(v: Violations, p: Payment, at: string, kind: RulesKind): v
 
 /** I13: cash handed over less change given is what the tender paid, tip included. */
 function checkCash(v: Violations, p: Payment, at: string): void {
-  const tenderedOk = v.range(`${at}.tendered_minor`, p.tenderedMinor, 0n, MAX_AMOUNT_MINOR);
-  const changeOk = v.range(`${at}.change_minor`, p.changeMinor, 0n, MAX_AMOUNT_MINOR);
+  const tenderedOk = v.rangeAt(at, ".tendered_minor", p.tenderedMinor, 0n, MAX_AMOUNT_MINOR);
+  const changeOk = v.rangeAt(at, ".change_minor", p.changeMinor, 0n, MAX_AMOUNT_MINOR);
   if (!tenderedOk || !changeOk) return;
   if (p.tenderType !== TenderType.CASH) {
     if (p.tenderedMinor !== 0n) v.add(`${at}.tendered_minor`, "is only for cash payments");
@@ -84,8 +85,9 @@ function checkCash(v: Violations, p: Payment, at: string): void {
     if (p.changeMinor !== 0n) v.add(`${at}.change_minor`, "must be 0 when tendered_minor is 0");
   } else {
     const expected = p.tenderedMinor - p.amountMinor - p.tipMinor;
-    v.equal(
-      `${at}.change_minor`,
+    v.equalAt(
+      at,
+      ".change_minor",
       p.changeMinor,
       expected,
       "tendered_minor - amount_minor - tip_minor",

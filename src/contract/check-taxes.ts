@@ -20,13 +20,13 @@ export function checkTaxFields(v: Violations, at: string, taxes: readonly LineTa
   const codes = new Set<string>();
   taxes.forEach((t, i) => {
     const f = `${at}[${i}]`;
-    if (v.text(`${f}.code`, t.code, 1, 32)) {
+    if (v.textAt(f, ".code", t.code, 1, 32)) {
       if (codes.has(t.code)) v.add(`${f}.code`, "is listed twice on this item");
       codes.add(t.code);
     }
-    v.freeText(`${f}.name`, t.name, 0, 128);
-    v.range(`${f}.rate_ppm`, t.ratePpm, 0n, MAX_RATE_PPM);
-    v.range(`${f}.amount_minor`, t.amountMinor, 0n, MAX_AMOUNT_MINOR);
+    v.freeTextAt(f, ".name", t.name, 0, 128);
+    v.rangeAt(f, ".rate_ppm", t.ratePpm, 0n, MAX_RATE_PPM);
+    v.rangeAt(f, ".amount_minor", t.amountMinor, 0n, MAX_AMOUNT_MINOR);
     if (t.mode !== TaxMode.ADDITIVE && t.mode !== TaxMode.INCLUSIVE) {
       v.add(`${f}.mode`, "must be TAX_MODE_ADDITIVE or TAX_MODE_INCLUSIVE");
     }

@@ -51,6 +51,40 @@ export class Violations {
     return false;
   }
 
+  // The *At forms take a field's path in two parts, joined only for a violation: a valid sale
+  // passes dozens of checks a record, and each joined path was a string built for nothing.
+
+  /** `text` of the field `at + suffix`. */
+  textAt(at: string, suffix: string, value: string, min: number, max: number, what = "value") {
+    if (value.length >= min && value.length <= max && !CONTROL_CHARS.test(value)) return true;
+    return this.text(at + suffix, value, min, max, what);
+  }
+
+  /** `freeText` of the field `at + suffix`. */
+  freeTextAt(at: string, suffix: string, value: string, min: number, max: number, what = "value") {
+    if (
+      value.length >= min &&
+      value.length <= max &&
+      !CONTROL_CHARS.test(value) &&
+      !looksLikePan(value)
+    ) {
+      return true;
+    }
+    return this.freeText(at + suffix, value, min, max, what);
+  }
+
+  /** `range` of the field `at + suffix`. */
+  rangeAt(at: string, suffix: string, value: bigint, min: bigint, max: bigint, maxName?: string) {
+    if (value >= min && value <= max) return true;
+    return this.range(at + suffix, value, min, max, maxName);
+  }
+
+  /** `equal` of the field `at + suffix`. */
+  equalAt(at: string, suffix: string, actual: bigint, expected: bigint, what: string): boolean {
+    if (actual === expected) return true;
+    return this.equal(at + suffix, actual, expected, what);
+  }
+
   range(field: string, value: bigint, min: bigint, max: bigint, maxName?: string): boolean {
     if (value < min) this.add(field, `must be at least ${min}`);
     else if (value > max) this.add(field, `must be at most ${maxName ?? max.toString()}`);
