@@ -10,6 +10,7 @@ import {
   type IngestRequest,
   IngestRequestSchema,
   IngestResponseSchema,
+  type IngestStreamResponse,
   IngestStreamResponseSchema,
   Outcome,
   RejectReason,
@@ -627,6 +628,46 @@ describe("Ingest with sales at the contract's edges", () => {
   });
 });
 
+/**
+ * Checks a stream's answer against the oracle, record by record in stream order: each rejection
+ * is the one predicted at its offset, and each valid record is stored under its key, as new or
+ * as a duplicate of what that key already holds (the model of what is stored is updated).
+ */
+function checkStreamAnswer(
+  summary: IngestStreamResponse,
+  expected: readonly Expected[],
+  streamKey: string | undefined,
+  context: string,
+): void {
+  const predicted: { offset: number; reason: RejectReason; field: string }[] = [];
+  let accepted = 0n;
+  let duplicate = 0n;
+  expected.forEach((e, offset) => {
+    // A record over the message limit cannot occur in these streams: its message would fail.
+    if (e.kind === "malformed" || e.kind === "too-large") {
+      predicted.push({ offset, reason: RejectReason.MALFORMED, field: "" });
+    } else if (e.kind === "invalid") {
+      predicted.push({ offset, reason: RejectReason.INVALID_ARGUMENT, field: e.fields[0] ?? "" });
+    } else {
+      const key =
+        e.recordKey || (streamKey ? `${streamKey}/${offset}` : `${CONTENT_KEY_PREFIX}${e.hash}`);
+      if (stored.has(key)) duplicate++;
+      else accepted++;
+      stored.set(key, e.hash);
+    }
+  });
+  const rejections = summary.rejections.map((r) => ({
+    offset: Number(r.offset),
+    reason: r.reason,
+    field: r.field,
+  }));
+  expect(rejections, context).toEqual(predicted);
+  expect({ accepted: summary.accepted, duplicate: summary.duplicate }, context).toEqual({
+    accepted,
+    duplicate,
+  });
+}
+
 describe("IngestStream with hostile bytes", () => {
   it("counts every record of a stream of valid, mutated and garbage messages", async () => {
     const message = fc.oneof(
@@ -648,40 +689,7 @@ describe("IngestStream with hostile bytes", () => {
           expect(summary.accepted + summary.duplicate + summary.rejected).toBe(summary.received);
           expect(summary.rejectionsOmitted).toBe(0n);
 
-          // Each rejection is the one the oracle predicts, in stream order; each valid record is
-          // stored under its key, as new or as a duplicate of what that key already holds.
-          const rejections = summary.rejections.map((r) => ({
-            offset: Number(r.offset),
-            reason: r.reason,
-            field: r.field,
-          }));
-          const predicted: typeof rejections = [];
-          let accepted = 0n;
-          let duplicate = 0n;
-          expected.forEach((e, offset) => {
-            if (e.kind === "malformed") {
-              predicted.push({ offset, reason: RejectReason.MALFORMED, field: "" });
-            } else if (e.kind === "invalid") {
-              predicted.push({
-                offset,
-                reason: RejectReason.INVALID_ARGUMENT,
-                field: e.fields[0] ?? "",
-              });
-            } else if (e.kind === "valid") {
-              const key =
-                e.recordKey ||
-                (streamKey ? `${streamKey}/${offset}` : `${CONTENT_KEY_PREFIX}${e.hash}`);
-              if (stored.has(key)) duplicate++;
-              else accepted++;
-              stored.set(key, e.hash);
-            }
-          });
-          const context = bodies.map(describeBody).join("\n");
-          expect(rejections, context).toEqual(predicted);
-          expect({ accepted: summary.accepted, duplicate: summary.duplicate }, context).toEqual({
-            accepted,
-            duplicate,
-          });
+          checkStreamAnswer(summary, expected, streamKey, bodies.map(describeBody).join("\n"));
         },
       ),
       { numRuns: 25 },
@@ -742,39 +750,7 @@ describe("IngestBatchStream with hostile bytes", () => {
           expect(error, error?.details).toBeNull();
           const summary = fromBinary(IngestStreamResponseSchema, response as Buffer);
           expect(summary.received).toBe(BigInt(records.length));
-          const predicted: { offset: number; reason: RejectReason; field: string }[] = [];
-          let accepted = 0n;
-          let duplicate = 0n;
-          expected.forEach((e, offset) => {
-            // A record over the message limit cannot occur here: the batch would be refused whole.
-            if (e.kind === "malformed" || e.kind === "too-large") {
-              predicted.push({ offset, reason: RejectReason.MALFORMED, field: "" });
-            } else if (e.kind === "invalid") {
-              predicted.push({
-                offset,
-                reason: RejectReason.INVALID_ARGUMENT,
-                field: e.fields[0] ?? "",
-              });
-            } else {
-              const key =
-                e.recordKey ||
-                (streamKey ? `${streamKey}/${offset}` : `${CONTENT_KEY_PREFIX}${e.hash}`);
-              if (stored.has(key)) duplicate++;
-              else accepted++;
-              stored.set(key, e.hash);
-            }
-          });
-          const context = records.map(describeBody).join("\n");
-          const rejections = summary.rejections.map((r) => ({
-            offset: Number(r.offset),
-            reason: r.reason,
-            field: r.field,
-          }));
-          expect(rejections, context).toEqual(predicted);
-          expect({ accepted: summary.accepted, duplicate: summary.duplicate }, context).toEqual({
-            accepted,
-            duplicate,
-          });
+          checkStreamAnswer(summary, expected, streamKey, records.map(describeBody).join("\n"));
         },
       ),
       { numRuns: 25 },
