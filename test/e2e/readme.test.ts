@@ -8,7 +8,11 @@ import { fromJson } from "@bufbuild/protobuf";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { IngestRequestSchema, Outcome } from "../../gen/pos/ingest/v1/ingest_pb.js";
+import {
+  IngestBatchStreamRequestSchema,
+  IngestRequestSchema,
+  Outcome,
+} from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { query } from "../support/database.js";
 import { auth, startTestServer, type TestServer } from "../support/server.js";
 
@@ -92,6 +96,18 @@ function requestFilesOf(command: string): string[] {
   );
 }
 
+/** Streams the one IngestBatchStream message a file holds (protobuf JSON), as grpcurl does. */
+function sendBatch(file: string, options: { headers: Record<string, string> }) {
+  const message = fromJson(
+    IngestBatchStreamRequestSchema,
+    JSON.parse(readFileSync(join(ROOT, file), "utf8")),
+  );
+  async function* one() {
+    yield message;
+  }
+  return server.client().ingestBatchStream(one(), options);
+}
+
 /** The request a file holds, parsed as grpcurl and ghz do: the protobuf JSON mapping. */
 function requestIn(file: string) {
   return fromJson(IngestRequestSchema, JSON.parse(readFileSync(join(ROOT, file), "utf8")));
@@ -141,12 +157,24 @@ describe("README", { timeout: 240_000 }, () => {
   it("names only request files that exist and that the server's validation accepts", async () => {
     // Another tenant than the one the runnable blocks use, so these stores do not count there.
     const client = server.client();
-    const named = commands.flatMap((c) => requestFilesOf(c.command));
+    // A batch message's file (IngestBatchStream) is read as one and streamed; the others are
+    // IngestRequests, sent to Ingest.
+    const isBatch = (command: string) => command.includes("IngestBatchStream");
+    const named = commands.flatMap((c) =>
+      requestFilesOf(c.command).filter(() => !isBatch(c.command)),
+    );
+    const batches = commands.flatMap((c) => (isBatch(c.command) ? requestFilesOf(c.command) : []));
     expect(named.length, "the ghz and grpcurl examples name a file").toBeGreaterThan(0);
+    expect(batches.length, "the IngestBatchStream example names a file").toBeGreaterThan(0);
     for (const [i, file] of [...new Set(named)].entries()) {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
       const res = await client.ingest(requestIn(file), auth(server.keys.globex, `file-${i}`));
       expect(res.outcome, file).toBe(Outcome.ACCEPTED);
+    }
+    for (const [i, file] of [...new Set(batches)].entries()) {
+      const res = await sendBatch(file, auth(server.keys.globex, `batch-${i}`));
+      expect(res.received, file).toBeGreaterThan(0n);
+      expect(res.accepted, file).toBe(res.received);
     }
   });
 
@@ -208,6 +236,11 @@ describe("README", { timeout: 240_000 }, () => {
     for (const { command } of commands.filter((c) => /^grpcurl\b/.test(c.command))) {
       const key = /idempotency-key: ([^"]+)"/.exec(command)?.[1];
       for (const file of requestFilesOf(command)) {
+        if (command.includes("IngestBatchStream")) {
+          const res = await sendBatch(file, auth(token, key));
+          expect(res.accepted + res.duplicate, file).toBe(res.received);
+          continue;
+        }
         const res = await server.client().ingest(requestIn(file), auth(token, key));
         expect([Outcome.ACCEPTED, Outcome.DUPLICATE]).toContain(res.outcome);
       }
