@@ -4,7 +4,6 @@ import {
   IngestRequestSchema,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { DecodeFailure, type FastDecoder, Received } from "../grpc/service-adapter.js";
-import { decodeIngestBatch } from "../protobuf/ingest-batch-decoder.js";
 import { decodeIngestRequest } from "../protobuf/ingest-request-decoder.js";
 import { fromBinaryStrict } from "../protobuf/strict-decode.js";
 
@@ -13,16 +12,13 @@ import { fromBinaryStrict } from "../protobuf/strict-decode.js";
  * IngestRequest, decoded by its schema-specific decoder before protobuf-es. A batch message
  * reaches the handler undecoded: it decodes each record just before adding it (`decodeRecord`),
  * so a waiting batch is bytes, not hundreds of decoded sales, and a malformed record costs only
- * itself. (Its fast decoder serves whoever reads a batch's `message` after all.)
+ * itself; whoever reads a batch's `message` gets protobuf-es' decoding of it.
  */
 export const INGEST_DECODING: {
   readonly fastDecoders: ReadonlyMap<string, FastDecoder>;
   readonly deferred: ReadonlySet<string>;
 } = {
-  fastDecoders: new Map<string, FastDecoder>([
-    [IngestRequestSchema.typeName, decodeIngestRequest],
-    [IngestBatchStreamRequestSchema.typeName, decodeIngestBatch],
-  ]),
+  fastDecoders: new Map<string, FastDecoder>([[IngestRequestSchema.typeName, decodeIngestRequest]]),
   deferred: new Set([IngestBatchStreamRequestSchema.typeName]),
 };
 

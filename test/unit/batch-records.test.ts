@@ -6,7 +6,6 @@ import {
   IngestRequestSchema,
 } from "../../gen/pos/ingest/v1/ingest_pb.js";
 import { batchRecords } from "../../src/protobuf/batch-records.js";
-import { decodeIngestBatch } from "../../src/protobuf/ingest-batch-decoder.js";
 import { makeSale } from "../support/fixtures.js";
 
 const record = (key: string) =>
@@ -23,7 +22,7 @@ describe("batchRecords", () => {
     expect(parts?.map((p) => Buffer.from(p))).toEqual(
       records.map((r) => Buffer.from(toBinary(IngestRequestSchema, r))),
     );
-    expect(decodeIngestBatch(bytes)).toEqual(fromBinary(IngestBatchStreamRequestSchema, bytes));
+    expect(parts?.length).toBe(fromBinary(IngestBatchStreamRequestSchema, bytes).records.length);
   });
 
   it("reads an empty message as no records, and skips fields it does not know", () => {
