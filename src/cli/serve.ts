@@ -3,6 +3,7 @@ import { createApp } from "../app.js";
 import { runPrimary } from "../cluster/primary.js";
 import { runWorker } from "../cluster/worker.js";
 import { ConfigError, loadConfig } from "../config/index.js";
+import { startOrExit, stopAndExit } from "../lifecycle/process-exit.js";
 import { createLogger } from "../observability/logger.js";
 
 /**
@@ -35,23 +36,10 @@ export async function runServer(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
-    app.stop().then(
-      (how) => process.exit(how === "clean" ? 0 : 1),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    stopAndExit(app, logger);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  try {
-    await app.start();
-  } catch (err) {
-    // The message itself, not only under `err`: for a lock held by another process it says
-    // which process and what to do, and is the line an operator reads.
-    logger.fatal({ err }, `start failed: ${err instanceof Error ? err.message : String(err)}`);
-    await app.stop().catch(() => {});
-    process.exit(1);
-  }
+  // A failed start-up exits 1 even while a signal's stop runs, as it always has here.
+  await startOrExit(app, logger, () => false);
 }

@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import { createApp } from "../app.js";
 import type { Config } from "../config/index.js";
+import { startOrExit, stopAndExit } from "../lifecycle/process-exit.js";
 import type { Logger } from "../observability/logger.js";
 import { statusesOf, workerHealthView } from "./cluster-health.js";
 import { isPrimaryMessage, sendToPrimary } from "./messages.js";
@@ -64,25 +65,12 @@ export async function runWorker(config: Config, rootLogger: Logger): Promise<voi
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, "shutting down");
-    app.stop().then(
-      (how) => process.exit(how === "clean" ? 0 : 1),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    stopAndExit(app, logger);
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   // The primary died (kill -9): nothing would replace or stop this worker any more.
   process.on("disconnect", () => stop("primary gone"));
-  try {
-    await app.start();
-  } catch (err) {
-    // A stop during start-up ends it; the stop decides the exit code.
-    if (stopping) return;
-    logger.fatal({ err }, `start failed: ${err instanceof Error ? err.message : String(err)}`);
-    await app.stop().catch(() => {});
-    process.exit(1);
-  }
+  // A stop during start-up ends it; the stop decides the exit code.
+  await startOrExit(app, logger, () => stopping);
 }
